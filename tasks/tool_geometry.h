@@ -1,0 +1,29 @@
+// Tool geometry from parameters in natural units (degrees, metres), in double precision.
+// The simulators and the renderer see tools and walls only as capsules.
+#pragma once
+
+#include <vector>
+
+#include "tasks/task.h"
+
+namespace flowdesign::tasks {
+
+// Joint positions of a chain (segments + 1 points) for the given joint angles in degrees.
+std::vector<Vec2> ChainPoints(const ChainTool& chain, const std::vector<double>& angles_deg);
+
+// Capsules of one tool for its parameters (Tool::ParameterCount() values).
+std::vector<Capsule> ToolCapsules(const Tool& tool, const std::vector<double>& parameters);
+
+// Capsules of all fixed walls.
+std::vector<Capsule> WallCapsules(const Task& task);
+
+// Splits a flat parameter vector (tools in order) into one vector per tool.
+std::vector<std::vector<double>> SplitParameters(const Task& task, const std::vector<double>& flat);
+
+// All solid capsules of a task: walls, then tools at `flat_parameters`.
+std::vector<Capsule> SolidCapsules(const Task& task, const std::vector<double>& flat_parameters);
+
+// The task's initial (neutral) design as a flat vector.
+std::vector<double> InitialParameters(const Task& task);
+
+}  // namespace flowdesign::tasks
