@@ -1,5 +1,9 @@
 #include "tasks/task.h"
 
+#include <algorithm>
+#include <climits>
+#include <cmath>
+
 namespace flowdesign::tasks {
 
 const char* ToolKindName(ToolKind kind) {
@@ -28,6 +32,36 @@ const char* OptimizerKindName(OptimizerKind kind) {
     case OptimizerKind::kRandom: return "random";
   }
   return "?";
+}
+
+namespace {
+
+// Particles along one axis of a block: floor(extent / spacing), forgiving rounding error.
+int ParticlesAlong(double extent, double spacing) {
+  if (!(extent > 0.0) || !(spacing > 0.0)) return 0;
+  const double count = std::floor(extent / spacing * (1.0 + 1e-9));
+  return static_cast<int>(std::min(count, static_cast<double>(INT_MAX)));
+}
+
+}  // namespace
+
+int CountBlockParticles(const WaterBlock& block, double spacing) {
+  const long long count = static_cast<long long>(ParticlesAlong(block.box.Width(), spacing)) *
+                          ParticlesAlong(block.box.Height(), spacing);
+  return static_cast<int>(std::min(count, static_cast<long long>(INT_MAX)));  // saturates
+}
+
+std::vector<Vec2> BlockParticlePositions(const WaterBlock& block, double spacing) {
+  const int nx = ParticlesAlong(block.box.Width(), spacing);
+  const int ny = ParticlesAlong(block.box.Height(), spacing);
+  std::vector<Vec2> positions;
+  positions.reserve(static_cast<size_t>(nx) * static_cast<size_t>(ny));
+  for (int j = 0; j < ny; ++j) {
+    for (int i = 0; i < nx; ++i) {
+      positions.push_back(block.box.min + Vec2{(i + 0.5) * spacing, (j + 0.5) * spacing});
+    }
+  }
+  return positions;
 }
 
 int Tool::ParameterCount() const {

@@ -26,6 +26,14 @@ struct WaterBlock {
 
 // A line of width `width_m` centred on `position`, perpendicular to `velocity`, that adds
 // particles moving at `velocity` between start_s and stop_s.
+// The particles a block holds at t = 0: a grid at `spacing` with particle (i, j) at
+// box.min + ((i + 0.5) * spacing, (j + 0.5) * spacing), i < floor(width / spacing),
+// j < floor(height / spacing). The floor forgives a relative rounding error of 1e-9, so that a
+// 0.3 m block at 0.1 m spacing holds 3 particles per row. Simulators seed blocks with exactly
+// these positions.
+int CountBlockParticles(const WaterBlock& block, double spacing);
+std::vector<Vec2> BlockParticlePositions(const WaterBlock& block, double spacing);
+
 struct Emitter {
   Vec2 position;
   double width_m = 0.0;
