@@ -21,5 +21,9 @@ struct BadInput : std::runtime_error {
 };
 
 void AddValidateCommand(CLI::App& root, Action& action);
+void AddSimulateCommand(CLI::App& root, Action& action);
+void AddRenderCommand(CLI::App& root, Action& action);
+void AddGenerateCommand(CLI::App& root, Action& action);
+void AddTrainCommand(CLI::App& root, Action& action);
 
 }  // namespace flowdesign::cli

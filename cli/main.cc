@@ -14,6 +14,10 @@ int main(int argc, char** argv) {
   app.set_version_flag("--version", "flowdesign 0.1.0");
   Action action;
   AddValidateCommand(app, action);
+  AddSimulateCommand(app, action);
+  AddRenderCommand(app, action);
+  AddGenerateCommand(app, action);
+  AddTrainCommand(app, action);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -23,6 +27,9 @@ int main(int argc, char** argv) {
   try {
     return action();
   } catch (const flowdesign::tasks::TaskError& e) {
+    std::cerr << "error: " << e.what() << "\n";
+    return kExitBadInput;
+  } catch (const std::invalid_argument& e) {  // config and recipe validation
     std::cerr << "error: " << e.what() << "\n";
     return kExitBadInput;
   } catch (const BadInput& e) {

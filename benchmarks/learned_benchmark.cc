@@ -1,0 +1,175 @@
+// Speed and memory of the learned simulator: ms per step forward and forward+backward at 250,
+// 1000 and 4000 particles, FLOPs per step and achieved GFLOP/s next to two reference rates
+// measured in the same run (a large square product and a product of the network's own layer
+// shape), and the peak memory of the gradient of a 300-step rollout with 1000 particles.
+//
+//   ./build/benchmarks/learned_benchmark [MODEL.fdm | CONFIG.json]   (default: models/default/model.fdm)
+#include <sys/resource.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <string>
+#include <vector>
+
+#include "simulator/learned/model_file.h"
+#include "simulator/learned/radius_graph.h"
+#include "simulator/learned/rollout.h"
+#include "simulator/training/trainer.h"
+
+using namespace flowdesign;
+using namespace flowdesign::simulator;
+using namespace flowdesign::simulator::learned;
+using Clock = std::chrono::steady_clock;
+
+namespace {
+
+double Seconds(Clock::time_point t) { return std::chrono::duration<double>(Clock::now() - t).count(); }
+
+// Median seconds of `reps` runs of f after one warm-up run.
+template <typename F>
+double Median(int reps, F f) {
+  f();
+  std::vector<double> times;
+  for (int r = 0; r < reps; ++r) {
+    const auto t = Clock::now();
+    f();
+    times.push_back(Seconds(t));
+  }
+  std::sort(times.begin(), times.end());
+  return times[times.size() / 2];
+}
+
+double ProductRate(int64_t rows, int64_t inner, int64_t cols, int reps) {
+  const torch::Tensor a = torch::randn({rows, inner}), b = torch::randn({inner, cols});
+  const double seconds = Median(reps, [&] { torch::mm(a, b); });
+  return 2.0 * rows * inner * cols / seconds / 1e9;
+}
+
+// A square block of water (side chosen for `particles`) above a cup-shaped chain.
+Scene BenchmarkScene(int particles, int frames, double spacing, double frame_dt) {
+  Scene scene;
+  const int side = static_cast<int>(std::lround(std::sqrt(particles)));
+  const double width = side * spacing;
+  scene.domain = {{0.0, 0.0}, {std::max(1.0, width + 0.4), std::max(1.0, width + 0.5)}};
+  scene.gravity = {0.0, -9.81};
+  scene.particle_spacing_m = spacing;
+  scene.frame_dt_s = frame_dt;
+  scene.frames = frames;
+  const double x0 = 0.5 * scene.domain.Width() - 0.5 * width;
+  for (int j = 0; j < side; ++j) {
+    for (int i = 0; i < side; ++i) {
+      scene.fluid_positions.push_back({x0 + (i + 0.5) * spacing, 0.25 + (j + 0.5) * spacing});
+      scene.fluid_velocities.push_back({0.0, 0.0});
+    }
+  }
+  const double cx = 0.5 * scene.domain.Width(), half = 0.5 * width + 0.05;
+  scene.solids = {{{cx - half, 0.35}, {cx - half, 0.2}, 0.0075},
+                  {{cx - half, 0.2}, {cx + half, 0.2}, 0.0075},
+                  {{cx + half, 0.2}, {cx + half, 0.35}, 0.0075}};
+  return scene;
+}
+
+long PeakRssMb() {
+  std::ifstream status("/proc/self/status");
+  std::string line;
+  while (std::getline(status, line)) {
+    if (line.rfind("VmHWM:", 0) == 0) return std::stol(line.substr(6)) / 1024;
+  }
+  return -1;
+}
+
+long CurrentRssMb() {
+  std::ifstream status("/proc/self/status");
+  std::string line;
+  while (std::getline(status, line)) {
+    if (line.rfind("VmRSS:", 0) == 0) return std::stol(line.substr(6)) / 1024;
+  }
+  return -1;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  std::setvbuf(stdout, nullptr, _IOLBF, 0);  // show each row as soon as it is measured
+  const std::string source = argc > 1 ? argv[1] : "models/default/model.fdm";
+  ConfigureTorchThreads(0);
+  std::unique_ptr<LearnedSimulator> simulator;
+  if (source.size() > 5 && source.substr(source.size() - 5) == ".json") {
+    simulator = std::make_unique<LearnedSimulator>(training::LoadTrainConfig(source).model, Normalization{});
+    Normalization n;  // magnitudes of real data, so the dynamics stay plausible
+    n.velocity_std = {0.005, 0.006};
+    n.acceleration_std = {0.0006, 0.0006};
+    simulator->SetNormalization(n);
+    // An untrained network would scatter the particles (and blow up the edge count); a zero
+    // decoder keeps the scene as it starts, so the graph sizes are those of a real scene.
+    torch::NoGradGuard no_grad;
+    for (const auto& item : simulator->Network()->named_parameters()) {
+      if (item.key().rfind("decoder.", 0) == 0) item.value().zero_();
+    }
+  } else {
+    simulator = LoadModel(source);
+  }
+  const ModelConfig& config = simulator->Config();
+  std::printf("model: %s\n  latent %d, MLP %d x %d, %d blocks, history %d, radius %.2f spacings, %lld parameters\n",
+              source.c_str(), config.latent_size, config.mlp_hidden_layers, config.mlp_hidden_size,
+              config.message_passing_steps, config.history, config.connectivity_radius_spacings,
+              static_cast<long long>([&] {
+                int64_t n = 0;
+                for (const auto& p : simulator->Network()->parameters()) n += p.numel();
+                return n;
+              }()));
+  std::printf("BLAS: %s; LibTorch threads: %d\n", BlasLibraryInUse().empty() ? "not OpenBLAS" : BlasLibraryInUse().c_str(),
+              torch::get_num_threads());
+
+  const double square_rate = ProductRate(2048, 2048, 2048, 3);
+  std::printf("reference: large square product 2048^3: %.1f GFLOP/s\n", square_rate);
+
+  std::printf("\n%9s %7s %9s %12s %12s %10s %10s %12s %12s\n", "particles", "nodes", "edges", "fwd ms/step",
+              "f+b ms/step", "f+b / fwd", "GFLOP/step", "fwd GFLOP/s", "layer GFLOP/s");
+  const int steps = 10;
+  for (int particles : {250, 1000, 4000}) {
+    const Scene scene = BenchmarkScene(particles, steps, config.particle_spacing_m, config.frame_dt_s);
+    const RolloutSetup setup = MakeRolloutSetup(scene, config.history);
+    const torch::Tensor capsules = CapsuleTensor(scene.solids);
+    const torch::Tensor obstacles = SampleObstacleParticles(capsules, scene.particle_spacing_m);
+    const double forward = Median(3, [&] {
+      torch::NoGradGuard no_grad;
+      Rollout(*simulator, setup, obstacles, capsules);
+    }) / steps;
+    const double both = Median(3, [&] {
+      torch::Tensor caps = capsules.clone().requires_grad_(true);
+      const torch::Tensor positions = Rollout(*simulator, setup, SampleObstacleParticles(caps, scene.particle_spacing_m), caps);
+      positions.select(0, steps).sum().backward();
+    }) / steps;
+    // Graph size at the first step, for the FLOP count.
+    const int64_t nodes = static_cast<int64_t>(scene.fluid_positions.size()) + obstacles.size(0);
+    const torch::Tensor all = torch::cat({setup.initial_states.select(0, config.history), obstacles});
+    std::vector<uint8_t> receives(nodes, 0);
+    std::fill(receives.begin(), receives.begin() + scene.fluid_positions.size(), 1);
+    const int64_t edges = static_cast<int64_t>(RadiusGraph(all.contiguous().data_ptr<float>(), static_cast<int>(nodes), receives,
+                                                           simulator->RadiusMetres()).senders.size());
+    const double flops = ForwardFlops(config, nodes, edges);
+    const double layer_rate = ProductRate(edges, config.mlp_hidden_size, config.mlp_hidden_size, 5);
+    std::printf("%9d %7lld %9lld %12.2f %12.2f %10.2f %10.3f %12.1f %12.1f\n", particles, static_cast<long long>(nodes),
+                static_cast<long long>(edges), 1e3 * forward, 1e3 * both, both / forward, flops / 1e9,
+                flops / forward / 1e9, layer_rate);
+  }
+
+  // Memory of a long differentiable rollout: only positions per step are kept.
+  {
+    const long before = CurrentRssMb();
+    const Scene scene = BenchmarkScene(1000, 300, config.particle_spacing_m, config.frame_dt_s);
+    const RolloutSetup setup = MakeRolloutSetup(scene, config.history);
+    torch::Tensor caps = CapsuleTensor(scene.solids).requires_grad_(true);
+    const auto t = Clock::now();
+    const torch::Tensor positions = Rollout(*simulator, setup, SampleObstacleParticles(caps, scene.particle_spacing_m), caps);
+    positions.select(0, 300).sum().backward();
+    std::printf("\n300-step gradient, 1000 particles: %.1f s, peak resident memory %ld MB (%ld MB before), gradient norm %.3g\n",
+                Seconds(t), PeakRssMb(), before, caps.grad().norm().item<double>());
+  }
+  std::printf("goals: forward >= 50%% of the large-product rate; forward+backward <= 3x forward; 300-step gradient < 2 GB\n");
+  return 0;
+}

@@ -1,0 +1,37 @@
+// `flowdesign train`: trains the learned simulator on a data folder, resumable.
+#include <iostream>
+
+#include "cli/commands.h"
+#include "simulator/training/trainer.h"
+
+namespace flowdesign::cli {
+
+void AddTrainCommand(CLI::App& root, Action& action) {
+  auto* cmd = root.add_subcommand("train", "Train the learned simulator (resumes from OUT/checkpoint.fdm)");
+  auto data = std::make_shared<std::string>();
+  auto config = std::make_shared<std::string>();
+  auto out = std::make_shared<std::string>();
+  auto minutes = std::make_shared<double>(-1.0);
+  auto steps = std::make_shared<int64_t>(-1);
+  cmd->add_option("--data", *data, "Data folder written by `flowdesign generate`")->required()->check(CLI::ExistingDirectory);
+  cmd->add_option("--config", *config, "Model and training config (JSON), e.g. models/default/config.json")->required()->check(CLI::ExistingFile);
+  cmd->add_option("--out", *out, "Output folder: model.fdm, checkpoint.fdm, log.csv")->required();
+  cmd->add_option("--minutes", *minutes, "Stop with a checkpoint after this many minutes (overrides the config)");
+  cmd->add_option("--steps", *steps, "Total training steps (overrides the config)");
+  cmd->callback([=, &action] {
+    action = [=] {
+      simulator::training::TrainConfig train_config = simulator::training::LoadTrainConfig(*config);
+      if (*minutes >= 0) train_config.training.max_minutes = *minutes;
+      if (*steps > 0) train_config.training.steps = *steps;
+      const auto summary = simulator::training::Train(*data, train_config, *out, [](const std::string& line) {
+        std::cerr << line << "\n";
+      });
+      std::cout << (summary.finished ? "finished" : "stopped (resume with the same command)") << " at step "
+                << summary.steps << "; best validation rollout error " << summary.best_validation_error_spacings
+                << " spacings; model: " << summary.model_path << "\n";
+      return kExitOk;
+    };
+  });
+}
+
+}  // namespace flowdesign::cli

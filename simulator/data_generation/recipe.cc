@@ -1,0 +1,112 @@
+#include "simulator/data_generation/recipe.h"
+
+#include <stdexcept>
+
+#include "tasks/file_util.h"
+
+namespace flowdesign::simulator::data {
+namespace {
+
+nlohmann::json RangeJson(Range r) { return nlohmann::json::array({r.min, r.max}); }
+
+}  // namespace
+
+nlohmann::json RecipeToJson(const Recipe& r) {
+  return {{"format_version", 1},
+          {"seed", r.seed},
+          {"trajectories", {{"train", r.train}, {"valid", r.valid}, {"test", r.test}}},
+          {"domain", {{"min", {r.domain.min.x, r.domain.min.y}}, {"max", {r.domain.max.x, r.domain.max.y}}}},
+          {"gravity_y", r.gravity_y},
+          {"particle_spacing", r.particle_spacing_m},
+          {"frame_dt", r.frame_dt_s},
+          {"frames", r.frames},
+          {"blocks", RangeJson(r.blocks)},
+          {"block_size", RangeJson(r.block_size_m)},
+          {"block_speed", RangeJson(r.block_speed_mps)},
+          {"obstacles", RangeJson(r.obstacles)},
+          {"tool_thickness", r.tool_thickness_m},
+          {"obstacle_weights", {{"chain", r.chain_weight}, {"cup", r.cup_weight}, {"ramp", r.ramp_weight}, {"wall", r.wall_weight}}},
+          {"max_particles", r.max_particles}};
+}
+
+Recipe RecipeFromJson(const nlohmann::json& json, const std::string& source) {
+  const nlohmann::json defaults = RecipeToJson(Recipe{});
+  auto fail = [&](const std::string& path, const std::string& reason) {
+    return std::invalid_argument(source + ": " + path + ": " + reason);
+  };
+  if (!json.is_object()) throw std::invalid_argument(source + ": a recipe must be a JSON object");
+  for (const auto& [key, value] : json.items()) {
+    if (!defaults.contains(key)) throw fail(key, "unknown field");
+    if (value.type() != defaults.at(key).type() &&
+        !(value.is_number() && defaults.at(key).is_number())) {
+      throw fail(key, "has the wrong type (expected like " + defaults.at(key).dump() + ")");
+    }
+    if (value.is_object()) {
+      for (const auto& [sub, unused] : value.items()) {
+        if (!defaults.at(key).contains(sub)) throw fail(key + "." + sub, "unknown field");
+      }
+    }
+  }
+  nlohmann::json merged = defaults;
+  merged.merge_patch(json);
+  if (merged.at("format_version") != 1) throw fail("format_version", "must be 1");
+  Recipe r;
+  try {
+    r.seed = merged.at("seed").get<uint64_t>();
+    r.train = merged.at("trajectories").at("train").get<int>();
+    r.valid = merged.at("trajectories").at("valid").get<int>();
+    r.test = merged.at("trajectories").at("test").get<int>();
+    r.domain = {{merged["domain"]["min"][0].get<double>(), merged["domain"]["min"][1].get<double>()},
+                {merged["domain"]["max"][0].get<double>(), merged["domain"]["max"][1].get<double>()}};
+    r.gravity_y = merged.at("gravity_y").get<double>();
+    r.particle_spacing_m = merged.at("particle_spacing").get<double>();
+    r.frame_dt_s = merged.at("frame_dt").get<double>();
+    r.frames = merged.at("frames").get<int>();
+    auto range = [&](const char* key) {
+      const auto& v = merged.at(key);
+      if (!v.is_array() || v.size() != 2) throw fail(key, "must be [min, max]");
+      Range out{v[0].get<double>(), v[1].get<double>()};
+      if (!(out.min <= out.max)) throw fail(key, "min must be <= max");
+      return out;
+    };
+    r.blocks = range("blocks");
+    r.block_size_m = range("block_size");
+    r.block_speed_mps = range("block_speed");
+    r.obstacles = range("obstacles");
+    r.tool_thickness_m = merged.at("tool_thickness").get<double>();
+    r.chain_weight = merged["obstacle_weights"]["chain"].get<double>();
+    r.cup_weight = merged["obstacle_weights"]["cup"].get<double>();
+    r.ramp_weight = merged["obstacle_weights"]["ramp"].get<double>();
+    r.wall_weight = merged["obstacle_weights"]["wall"].get<double>();
+    r.max_particles = merged.at("max_particles").get<int>();
+  } catch (const nlohmann::json::exception& e) {
+    throw std::invalid_argument(source + ": " + e.what());
+  }
+  if (r.train < 1 || r.valid < 1 || r.test < 1) throw fail("trajectories", "every split needs >= 1 trajectory");
+  if (!(r.domain.max.x > r.domain.min.x && r.domain.max.y > r.domain.min.y)) throw fail("domain", "max must exceed min");
+  if (!(r.particle_spacing_m > 0.0)) throw fail("particle_spacing", "must be > 0");
+  if (!(r.frame_dt_s > 0.0)) throw fail("frame_dt", "must be > 0");
+  if (r.frames < 10) throw fail("frames", "must be >= 10");
+  if (r.blocks.min < 1) throw fail("blocks", "need at least 1 block");
+  if (r.block_size_m.min < 2 * r.particle_spacing_m) throw fail("block_size", "blocks must be >= 2 spacings wide");
+  if (r.obstacles.min < 0) throw fail("obstacles", "must be >= 0");
+  if (!(r.tool_thickness_m > 0.0)) throw fail("tool_thickness", "must be > 0");
+  if (r.chain_weight < 0 || r.cup_weight < 0 || r.ramp_weight < 0 || r.wall_weight < 0 ||
+      r.chain_weight + r.cup_weight + r.ramp_weight + r.wall_weight <= 0) {
+    throw fail("obstacle_weights", "must be >= 0 with a positive sum");
+  }
+  if (r.max_particles < 10) throw fail("max_particles", "must be >= 10");
+  return r;
+}
+
+Recipe LoadRecipe(const std::string& path) {
+  nlohmann::json json;
+  try {
+    json = nlohmann::json::parse(tasks::ReadFile(path));
+  } catch (const nlohmann::json::exception& e) {
+    throw std::invalid_argument(path + ": not valid JSON: " + e.what());
+  }
+  return RecipeFromJson(json, path);
+}
+
+}  // namespace flowdesign::simulator::data

@@ -1,0 +1,47 @@
+// A data recipe: everything that determines a training data set of the learned simulator.
+// The recipe and its seed fully determine the data (same recipe -> same bytes).
+#pragma once
+
+#include <cstdint>
+#include <string>
+
+#include <nlohmann/json.hpp>
+
+#include "tasks/geometry.h"
+
+namespace flowdesign::simulator::data {
+
+struct Range {
+  double min = 0.0;
+  double max = 0.0;
+};
+
+struct Recipe {
+  uint64_t seed = 1;
+  int train = 400;  // trajectories per split
+  int valid = 16;
+  int test = 16;
+  tasks::Box domain{{0.0, 0.0}, {1.0, 1.0}};
+  double gravity_y = -9.81;
+  double particle_spacing_m = 0.01;
+  double frame_dt_s = 0.005;
+  int frames = 150;
+  Range blocks{1, 2};                 // number of water blocks (integer range)
+  Range block_size_m{0.06, 0.22};     // width and height of each block
+  Range block_speed_mps{0.0, 0.6};    // initial speed, random direction
+  Range obstacles{1, 4};              // number of obstacles (integer range)
+  double tool_thickness_m = 0.015;
+  // Relative weights of the obstacle kinds.
+  double chain_weight = 3.0;  // chains of segments with random joint angles
+  double cup_weight = 2.0;    // chains with constant bending: cups, spoons, arcs
+  double ramp_weight = 2.0;   // single straight segments
+  double wall_weight = 1.0;   // thick vertical or horizontal walls
+  int max_particles = 1200;   // blocks are shrunk to stay below this
+};
+
+nlohmann::json RecipeToJson(const Recipe& recipe);
+// Validates; errors name the source and the field.
+Recipe RecipeFromJson(const nlohmann::json& json, const std::string& source);
+Recipe LoadRecipe(const std::string& path);
+
+}  // namespace flowdesign::simulator::data

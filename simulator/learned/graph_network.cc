@@ -1,0 +1,93 @@
+#include "simulator/learned/graph_network.h"
+
+namespace flowdesign::simulator::learned {
+
+MlpImpl::MlpImpl(int input, int hidden, int hidden_layers, int output, bool layer_norm) {
+  int in = input;
+  for (int i = 0; i < hidden_layers; ++i) {
+    layers_.push_back(register_module("linear" + std::to_string(i), torch::nn::Linear(in, hidden)));
+    in = hidden;
+  }
+  layers_.push_back(register_module("linear" + std::to_string(hidden_layers), torch::nn::Linear(in, output)));
+  if (layer_norm) norm_ = register_module("norm", torch::nn::LayerNorm(torch::nn::LayerNormOptions({output})));
+}
+
+torch::Tensor MlpImpl::forward(torch::Tensor x) {
+  return ForwardFromFirstPreactivation(layers_.front()->forward(x));
+}
+
+torch::Tensor MlpImpl::ForwardFromFirstPreactivation(torch::Tensor z) {
+  for (size_t i = 1; i < layers_.size(); ++i) z = layers_[i]->forward(torch::relu(z));
+  if (!norm_.is_empty()) z = norm_->forward(z);
+  return z;
+}
+
+InteractionBlockImpl::InteractionBlockImpl(const ModelConfig& c) {
+  const int L = c.latent_size;
+  // With no hidden layers the "first layer" is the output layer of width L.
+  hidden_ = c.mlp_hidden_layers > 0 ? c.mlp_hidden_size : L;
+  edge_mlp_ = register_module("edge_mlp", Mlp(L, c.mlp_hidden_size, c.mlp_hidden_layers, L, true));
+  node_projection_ = register_module(
+      "node_projection", torch::nn::Linear(torch::nn::LinearOptions(L, 2 * hidden_).bias(false)));
+  node_mlp_ = register_module("node_mlp", Mlp(2 * L, c.mlp_hidden_size, c.mlp_hidden_layers, L, true));
+}
+
+std::pair<torch::Tensor, torch::Tensor> InteractionBlockImpl::forward(
+    torch::Tensor h, torch::Tensor e, const torch::Tensor& senders, const torch::Tensor& receivers) {
+  const torch::Tensor projected = node_projection_->forward(h);  // [N, 2H]
+  const torch::Tensor from_senders = projected.narrow(1, 0, hidden_).index_select(0, senders);
+  const torch::Tensor from_receivers = projected.narrow(1, hidden_, hidden_).index_select(0, receivers);
+  const torch::Tensor z = edge_mlp_->First()->forward(e) + from_senders + from_receivers;
+  const torch::Tensor e_update = edge_mlp_->ForwardFromFirstPreactivation(z);
+  const torch::Tensor aggregated = torch::zeros_like(h).index_add(0, receivers, e_update);
+  const torch::Tensor h_update = node_mlp_->forward(torch::cat({h, aggregated}, 1));
+  return {h + h_update, e + e_update};
+}
+
+GraphNetworkImpl::GraphNetworkImpl(const ModelConfig& c) : config_(c) {
+  const int L = c.latent_size;
+  node_encoder_ = register_module("node_encoder", Mlp(NodeInputSize(c), c.mlp_hidden_size, c.mlp_hidden_layers, L, true));
+  edge_encoder_ = register_module("edge_encoder", Mlp(kEdgeInputSize, c.mlp_hidden_size, c.mlp_hidden_layers, L, true));
+  for (int m = 0; m < c.message_passing_steps; ++m) {
+    blocks_.push_back(register_module("block" + std::to_string(m), InteractionBlock(c)));
+  }
+  decoder_ = register_module("decoder", Mlp(L, c.mlp_hidden_size, c.mlp_hidden_layers, 2, false));
+}
+
+torch::Tensor GraphNetworkImpl::forward(const torch::Tensor& node_inputs, const torch::Tensor& edge_inputs,
+                                        const torch::Tensor& senders, const torch::Tensor& receivers) {
+  torch::Tensor h = node_encoder_->forward(node_inputs);
+  torch::Tensor e = edge_encoder_->forward(edge_inputs);
+  for (InteractionBlock& block : blocks_) std::tie(h, e) = block->forward(h, e, senders, receivers);
+  return decoder_->forward(h);
+}
+
+namespace {
+
+// Multiply-adds of an MLP per row.
+double MlpMacs(int input, int hidden, int hidden_layers, int output) {
+  double macs = 0.0;
+  int in = input;
+  for (int i = 0; i < hidden_layers; ++i) {
+    macs += static_cast<double>(in) * hidden;
+    in = hidden;
+  }
+  return macs + static_cast<double>(in) * output;
+}
+
+}  // namespace
+
+double ForwardFlops(const ModelConfig& c, int64_t nodes, int64_t edges) {
+  const int L = c.latent_size, H = c.mlp_hidden_size, layers = c.mlp_hidden_layers;
+  const int first = layers > 0 ? H : L;
+  double macs = nodes * MlpMacs(NodeInputSize(c), H, layers, L) + edges * MlpMacs(kEdgeInputSize, H, layers, L);
+  for (int m = 0; m < c.message_passing_steps; ++m) {
+    macs += nodes * static_cast<double>(L) * 2 * first;              // sender/receiver projections
+    macs += edges * MlpMacs(L, H, layers, L);                         // edge MLP (factorized first layer)
+    macs += nodes * MlpMacs(2 * L, H, layers, L);                     // node MLP
+  }
+  macs += nodes * MlpMacs(L, H, layers, 2);  // decoder
+  return 2.0 * macs;
+}
+
+}  // namespace flowdesign::simulator::learned

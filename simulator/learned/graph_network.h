@@ -1,0 +1,70 @@
+// The graph network of GNS (Sanchez-Gonzalez et al. 2020): encode, process with unshared
+// interaction blocks (residual, LayerNorm), decode to a normalized acceleration per node.
+// For CPU cost, the first layer of every edge MLP is factorized: W [e, h_s, h_r] =
+// W_e e + (W_s h)[s] + (W_r h)[r], so the sender/receiver parts cost once per node, not per edge.
+#pragma once
+
+#include <string>
+#include <utility>
+#include <vector>
+
+#include <torch/torch.h>
+
+#include "simulator/learned/model_config.h"
+
+namespace flowdesign::simulator::learned {
+
+// Linear layers with ReLU between them; optional LayerNorm on the output.
+class MlpImpl : public torch::nn::Module {
+ public:
+  MlpImpl(int input, int hidden, int hidden_layers, int output, bool layer_norm);
+  torch::Tensor forward(torch::Tensor x);
+  // Forward from the first layer's pre-activation (used by the factorized edge MLP).
+  torch::Tensor ForwardFromFirstPreactivation(torch::Tensor z);
+  torch::nn::Linear& First() { return layers_.front(); }
+
+ private:
+  std::vector<torch::nn::Linear> layers_;
+  torch::nn::LayerNorm norm_{nullptr};
+};
+TORCH_MODULE(Mlp);
+
+class InteractionBlockImpl : public torch::nn::Module {
+ public:
+  InteractionBlockImpl(const ModelConfig& config);
+  // Updates node latents h [N, L] and edge latents e [E, L] in place of the inputs (residual).
+  std::pair<torch::Tensor, torch::Tensor> forward(torch::Tensor h, torch::Tensor e,
+                                                  const torch::Tensor& senders,
+                                                  const torch::Tensor& receivers);
+
+ private:
+  Mlp edge_mlp_{nullptr};
+  torch::nn::Linear node_projection_{nullptr};  // [W_s; W_r] applied once per node
+  Mlp node_mlp_{nullptr};
+  int hidden_ = 0;
+};
+TORCH_MODULE(InteractionBlock);
+
+class GraphNetworkImpl : public torch::nn::Module {
+ public:
+  explicit GraphNetworkImpl(const ModelConfig& config);
+  // node_inputs [N, NodeInputSize], edge_inputs [E, 3], senders/receivers int64 [E].
+  // Returns the normalized acceleration [N, 2].
+  torch::Tensor forward(const torch::Tensor& node_inputs, const torch::Tensor& edge_inputs,
+                        const torch::Tensor& senders, const torch::Tensor& receivers);
+  const ModelConfig& Config() const { return config_; }
+
+ private:
+  ModelConfig config_;
+  Mlp node_encoder_{nullptr};
+  Mlp edge_encoder_{nullptr};
+  std::vector<InteractionBlock> blocks_;
+  Mlp decoder_{nullptr};
+};
+TORCH_MODULE(GraphNetwork);
+
+// Floating-point operations of one forward pass (2 per multiply-add of every linear layer) for
+// a graph with `nodes` nodes and `edges` edges.
+double ForwardFlops(const ModelConfig& config, int64_t nodes, int64_t edges);
+
+}  // namespace flowdesign::simulator::learned

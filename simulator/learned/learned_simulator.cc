@@ -1,0 +1,143 @@
+#include "simulator/learned/learned_simulator.h"
+
+#include <thread>
+
+#include <dlfcn.h>
+
+#include "simulator/learned/radius_graph.h"
+
+namespace flowdesign::simulator::learned {
+namespace {
+
+torch::Tensor Pair(const std::array<double, 2>& v) {
+  return torch::tensor({static_cast<float>(v[0]), static_cast<float>(v[1])});
+}
+
+}  // namespace
+
+torch::Tensor CapsuleTensor(const std::vector<tasks::Capsule>& capsules) {
+  std::vector<float> data;
+  for (const tasks::Capsule& c : capsules) {
+    for (double v : {c.a.x, c.a.y, c.b.x, c.b.y, c.radius}) data.push_back(static_cast<float>(v));
+  }
+  return torch::from_blob(data.data(), {static_cast<int64_t>(capsules.size()), 5}, torch::kFloat32).clone();
+}
+
+torch::Tensor ProjectOutOfSolids(const torch::Tensor& points, const torch::Tensor& capsules) {
+  if (capsules.size(0) == 0 || points.size(0) == 0) return points;
+  const torch::Tensor a = capsules.narrow(1, 0, 2).unsqueeze(0);       // [1, K, 2]
+  const torch::Tensor ab = capsules.narrow(1, 2, 2).unsqueeze(0) - a;  // [1, K, 2]
+  const torch::Tensor radius = capsules.select(1, 4).unsqueeze(0);     // [1, K]
+  const torch::Tensor p = points.unsqueeze(1);                         // [n, 1, 2]
+  const torch::Tensor t =
+      ((p - a) * ab).sum(2).div(ab.pow(2).sum(2).clamp_min(1e-12)).clamp(0.0, 1.0);  // [n, K]
+  const torch::Tensor offset = p - (a + t.unsqueeze(2) * ab);                          // [n, K, 2]
+  const torch::Tensor distance = (offset.pow(2).sum(2) + 1e-12).sqrt();                // [n, K]
+  const torch::Tensor signed_distance = distance - radius;
+  const torch::Tensor nearest = std::get<1>(signed_distance.min(1, /*keepdim=*/true));  // [n, 1]
+  const torch::Tensor depth = torch::relu(-signed_distance.gather(1, nearest));          // [n, 1]
+  const torch::Tensor normal =
+      offset.gather(1, nearest.unsqueeze(2).expand({-1, 1, 2})).squeeze(1) /
+      distance.gather(1, nearest);  // [n, 2]
+  return points + depth * normal;
+}
+
+torch::Tensor ClampToDomain(const torch::Tensor& points, const tasks::Box& domain, double margin) {
+  const torch::Tensor x = points.select(1, 0).clamp(domain.min.x + margin, domain.max.x - margin);
+  const torch::Tensor y = points.select(1, 1).clamp(domain.min.y + margin, domain.max.y - margin);
+  return torch::stack({x, y}, 1);
+}
+
+LearnedSimulator::LearnedSimulator(const ModelConfig& config, const Normalization& normalization)
+    : config_(config), network_(GraphNetwork(config)) {
+  ValidateModelConfig(config);
+  SetNormalization(normalization);
+}
+
+void LearnedSimulator::SetNormalization(const Normalization& n) {
+  normalization_ = n;
+  velocity_mean_ = Pair(n.velocity_mean);
+  velocity_std_ = Pair(n.velocity_std);
+  acceleration_mean_ = Pair(n.acceleration_mean);
+  acceleration_std_ = Pair(n.acceleration_std);
+}
+
+void LearnedSimulator::To(torch::Dtype dtype) {
+  network_->to(dtype);
+  for (torch::Tensor* t : {&velocity_mean_, &velocity_std_, &acceleration_mean_, &acceleration_std_}) {
+    *t = t->to(dtype);
+  }
+}
+
+StepGraph LearnedSimulator::BuildGraph(const torch::Tensor& window, int fluid_count,
+                                       const tasks::Box& domain) const {
+  const int64_t n = window.size(1);
+  const double radius = RadiusMetres();
+  const torch::Tensor last = window.select(0, window.size(0) - 1);  // [N, 2]
+
+  // Node inputs: normalized velocity history, clipped wall distances, particle type.
+  const torch::Tensor velocities = (window.narrow(0, 1, config_.history) -
+                                    window.narrow(0, 0, config_.history) - velocity_mean_) /
+                                   velocity_std_;  // [C, N, 2]
+  const torch::Tensor history = velocities.permute({1, 0, 2}).reshape({n, 2 * config_.history});
+  const torch::Tensor x = last.select(1, 0), y = last.select(1, 1);
+  const torch::Tensor walls =
+      torch::stack({x - domain.min.x, domain.max.x - x, y - domain.min.y, domain.max.y - y}, 1)
+          .div(radius)
+          .clamp(-1.0, 1.0);
+  torch::Tensor type = torch::zeros({n, 2}, window.options());
+  type.narrow(0, 0, fluid_count).select(1, 0).fill_(1.0);
+  type.narrow(0, fluid_count, n - fluid_count).select(1, 1).fill_(1.0);
+
+  // Edges from the last positions; only fluid particles receive messages.
+  const torch::Tensor last_cpu = last.detach().to(torch::kCPU, torch::kFloat32).contiguous();
+  std::vector<uint8_t> receives(static_cast<size_t>(n), 0);
+  std::fill(receives.begin(), receives.begin() + fluid_count, 1);
+  EdgeList edges = RadiusGraph(last_cpu.data_ptr<float>(), static_cast<int>(n), receives, radius);
+  const auto index_options = torch::TensorOptions().dtype(torch::kInt64);
+  StepGraph graph;
+  const int64_t e = static_cast<int64_t>(edges.senders.size());
+  graph.senders = torch::from_blob(edges.senders.data(), {e}, index_options).clone().to(window.device());
+  graph.receivers = torch::from_blob(edges.receivers.data(), {e}, index_options).clone().to(window.device());
+  const torch::Tensor displacement = (last.index_select(0, graph.senders) - last.index_select(0, graph.receivers)) / radius;
+  // The epsilon keeps the gradient of the norm finite for coincident particles.
+  const torch::Tensor distance = (displacement.pow(2).sum(1, true) + 1e-12).sqrt();
+  graph.edge_inputs = torch::cat({displacement, distance}, 1);
+  graph.node_inputs = torch::cat({history, walls, type}, 1);
+  return graph;
+}
+
+torch::Tensor LearnedSimulator::PredictNormalizedAcceleration(const StepGraph& graph) {
+  return network_->forward(graph.node_inputs, graph.edge_inputs, graph.senders, graph.receivers);
+}
+
+torch::Tensor LearnedSimulator::Step(const torch::Tensor& fluid_window, const torch::Tensor& obstacles,
+                                     const torch::Tensor& capsules, const tasks::Box& domain) {
+  const int64_t n = fluid_window.size(1);
+  const torch::Tensor window = torch::cat(
+      {fluid_window, obstacles.unsqueeze(0).expand({fluid_window.size(0), -1, -1})}, 1);
+  const StepGraph graph = BuildGraph(window, static_cast<int>(n), domain);
+  const torch::Tensor normalized = PredictNormalizedAcceleration(graph).narrow(0, 0, n);
+  const torch::Tensor acceleration = normalized * acceleration_std_ + acceleration_mean_;
+  const torch::Tensor last = fluid_window.select(0, fluid_window.size(0) - 1);
+  const torch::Tensor previous = fluid_window.select(0, fluid_window.size(0) - 2);
+  const torch::Tensor next = last + (last - previous) + acceleration;
+  return ClampToDomain(ProjectOutOfSolids(next, capsules), domain, 0.0);
+}
+
+void ConfigureTorchThreads(int threads) {
+  using SetThreads = void (*)(int);
+  if (auto set_blas_threads = reinterpret_cast<SetThreads>(dlsym(RTLD_DEFAULT, "openblas_set_num_threads"))) {
+    set_blas_threads(1);
+  }
+  const int count = threads > 0 ? threads : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+  torch::set_num_threads(count);
+}
+
+std::string BlasLibraryInUse() {
+  using GetConfig = char* (*)();
+  auto get_config = reinterpret_cast<GetConfig>(dlsym(RTLD_DEFAULT, "openblas_get_config"));
+  return get_config != nullptr ? std::string(get_config()) : std::string();
+}
+
+}  // namespace flowdesign::simulator::learned

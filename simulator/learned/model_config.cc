@@ -1,0 +1,65 @@
+#include "simulator/learned/model_config.h"
+
+#include <stdexcept>
+
+#include "simulator/learned/json_fields.h"
+
+namespace flowdesign::simulator::learned {
+namespace {
+
+template <typename T>
+void Require(bool ok, const char* field, T value, const char* rule) {
+  if (!ok) {
+    throw std::invalid_argument(std::string("model config: ") + field + ": " + rule + " (got " +
+                                std::to_string(value) + ")");
+  }
+}
+
+}  // namespace
+
+void ValidateModelConfig(const ModelConfig& c) {
+  Require(c.latent_size >= 1 && c.latent_size <= 4096, "latent_size", c.latent_size, "must be in [1, 4096]");
+  Require(c.mlp_hidden_size >= 1 && c.mlp_hidden_size <= 4096, "mlp_hidden_size", c.mlp_hidden_size, "must be in [1, 4096]");
+  Require(c.mlp_hidden_layers >= 0 && c.mlp_hidden_layers <= 8, "mlp_hidden_layers", c.mlp_hidden_layers, "must be in [0, 8]");
+  Require(c.message_passing_steps >= 0 && c.message_passing_steps <= 32, "message_passing_steps", c.message_passing_steps, "must be in [0, 32]");
+  Require(c.history >= 1 && c.history <= 16, "history", c.history, "must be in [1, 16]");
+  Require(c.connectivity_radius_spacings > 0.5 && c.connectivity_radius_spacings <= 10, "connectivity_radius_spacings", c.connectivity_radius_spacings, "must be in (0.5, 10]");
+  Require(c.particle_spacing_m > 0, "particle_spacing_m", c.particle_spacing_m, "must be > 0");
+  Require(c.frame_dt_s > 0, "frame_dt_s", c.frame_dt_s, "must be > 0");
+}
+
+nlohmann::json ModelConfigToJson(const ModelConfig& c) {
+  return {{"latent_size", c.latent_size},
+          {"mlp_hidden_size", c.mlp_hidden_size},
+          {"mlp_hidden_layers", c.mlp_hidden_layers},
+          {"message_passing_steps", c.message_passing_steps},
+          {"history", c.history},
+          {"connectivity_radius_spacings", c.connectivity_radius_spacings},
+          {"particle_spacing_m", c.particle_spacing_m},
+          {"frame_dt_s", c.frame_dt_s},
+          {"gravity_y", c.gravity_y}};
+}
+
+ModelConfig ModelConfigFromJson(const nlohmann::json& json, const std::string& source) {
+  const nlohmann::json merged = MergeWithDefaults(json, ModelConfigToJson(ModelConfig{}), source);
+  ModelConfig c;
+  c.latent_size = merged.at("latent_size").get<int>();
+  c.mlp_hidden_size = merged.at("mlp_hidden_size").get<int>();
+  c.mlp_hidden_layers = merged.at("mlp_hidden_layers").get<int>();
+  c.message_passing_steps = merged.at("message_passing_steps").get<int>();
+  c.history = merged.at("history").get<int>();
+  c.connectivity_radius_spacings = merged.at("connectivity_radius_spacings").get<double>();
+  c.particle_spacing_m = merged.at("particle_spacing_m").get<double>();
+  c.frame_dt_s = merged.at("frame_dt_s").get<double>();
+  c.gravity_y = merged.at("gravity_y").get<double>();
+  try {
+    ValidateModelConfig(c);
+  } catch (const std::invalid_argument& e) {
+    throw std::invalid_argument(source + ": " + e.what());
+  }
+  return c;
+}
+
+int NodeInputSize(const ModelConfig& config) { return 2 * config.history + 4 + 2; }
+
+}  // namespace flowdesign::simulator::learned

@@ -1,0 +1,34 @@
+// Configuration of the learned simulator: network size, graph and inputs. A bigger model is a
+// config change. Every field has a default here and is documented in docs/learned-simulator.md.
+#pragma once
+
+#include <string>
+
+#include <nlohmann/json.hpp>
+
+namespace flowdesign::simulator::learned {
+
+struct ModelConfig {
+  int latent_size = 64;              // width of node and edge latents
+  int mlp_hidden_size = 64;          // width of every MLP hidden layer
+  int mlp_hidden_layers = 2;         // hidden layers per MLP
+  int message_passing_steps = 5;     // unshared interaction blocks
+  int history = 5;                   // C: number of past velocities fed to the network
+  double connectivity_radius_spacings = 2.5;  // R in particle spacings
+  // Physical setup the model is trained for; a task must match it.
+  double particle_spacing_m = 0.01;
+  double frame_dt_s = 0.005;
+  double gravity_y = -9.81;
+};
+
+// Throws std::invalid_argument naming the field, the value and the rule.
+void ValidateModelConfig(const ModelConfig& config);
+nlohmann::json ModelConfigToJson(const ModelConfig& config);
+// Unknown fields are rejected; missing fields keep their defaults.
+ModelConfig ModelConfigFromJson(const nlohmann::json& json, const std::string& source);
+
+// Node input width: 2 * history velocities + 4 wall distances + 2 type one-hots.
+int NodeInputSize(const ModelConfig& config);
+inline constexpr int kEdgeInputSize = 3;  // displacement / R and its norm
+
+}  // namespace flowdesign::simulator::learned

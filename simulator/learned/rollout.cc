@@ -1,0 +1,192 @@
+#include "simulator/learned/rollout.h"
+
+#include <cmath>
+#include <stdexcept>
+#include <string>
+
+namespace flowdesign::simulator::learned {
+namespace {
+
+// Number of particles alive while computing frame t + 1 (birth frames are non-decreasing).
+int64_t AliveAtStep(const RolloutSetup& setup, int t) {
+  return std::upper_bound(setup.birth_frame.begin(), setup.birth_frame.end(), t) - setup.birth_frame.begin();
+}
+
+// What the backward pass needs besides tensors: the simulator and the setup.
+struct RolloutContext : torch::CustomClassHolder {
+  LearnedSimulator* simulator = nullptr;
+  const RolloutSetup* setup = nullptr;
+};
+
+class RolloutFunction : public torch::autograd::Function<RolloutFunction> {
+ public:
+  static torch::Tensor forward(torch::autograd::AutogradContext* ctx, torch::Tensor obstacles,
+                               torch::Tensor capsules, c10::intrusive_ptr<RolloutContext> context) {
+    const RolloutSetup& setup = *context->setup;
+    LearnedSimulator& simulator = *context->simulator;
+    const int c = setup.history;
+    torch::Tensor states = setup.initial_states.clone();
+    {
+      torch::NoGradGuard no_grad;
+      for (int t = 0; t < setup.steps; ++t) {
+        const int64_t alive = AliveAtStep(setup, t);
+        if (alive == 0) continue;
+        const torch::Tensor window = states.narrow(0, t, c + 1).narrow(1, 0, alive);
+        const torch::Tensor next = simulator.Step(window, obstacles, capsules, setup.domain);
+        if (!torch::isfinite(next).all().item<bool>()) {
+          throw std::runtime_error("learned rollout: non-finite particle position at frame " +
+                                   std::to_string(t + 1) + " (model diverged)");
+        }
+        states.select(0, c + t + 1).narrow(0, 0, alive).copy_(next);
+      }
+    }
+    ctx->save_for_backward({obstacles, capsules, states});
+    ctx->saved_data["context"] = c10::IValue::make_capsule(context);
+    return states.narrow(0, c, setup.steps + 1).clone();
+  }
+
+  static torch::autograd::variable_list backward(torch::autograd::AutogradContext* ctx,
+                                                 torch::autograd::variable_list grad_outputs) {
+    const auto saved = ctx->get_saved_variables();
+    const torch::Tensor obstacles = saved[0].detach();
+    const torch::Tensor capsules = saved[1].detach();
+    const torch::Tensor states = saved[2];
+    auto context = c10::static_intrusive_pointer_cast<RolloutContext>(ctx->saved_data["context"].toCapsule());
+    const RolloutSetup& setup = *context->setup;
+    LearnedSimulator& simulator = *context->simulator;
+    const int c = setup.history;
+
+    // adjoint[k] = dL/d states[k], completed for row k once every step reading it is done.
+    torch::Tensor adjoint = torch::zeros_like(states);
+    adjoint.narrow(0, c, setup.steps + 1).add_(grad_outputs[0]);
+    torch::Tensor obstacles_grad = torch::zeros_like(obstacles);
+    torch::Tensor capsules_grad = torch::zeros_like(capsules);
+    for (int t = setup.steps - 1; t >= 0; --t) {
+      const int64_t alive = AliveAtStep(setup, t);
+      if (alive == 0) continue;
+      const torch::Tensor output_grad = adjoint.select(0, c + t + 1).narrow(0, 0, alive);
+      torch::Tensor window = states.narrow(0, t, c + 1).narrow(1, 0, alive).detach().requires_grad_(true);
+      torch::Tensor obstacles_leaf = obstacles.detach().requires_grad_(true);
+      torch::Tensor capsules_leaf = capsules.detach().requires_grad_(true);
+      torch::autograd::variable_list grads;
+      {
+        torch::AutoGradMode enable(true);
+        const torch::Tensor next = simulator.Step(window, obstacles_leaf, capsules_leaf, setup.domain);
+        grads = torch::autograd::grad({next}, {window, obstacles_leaf, capsules_leaf}, {output_grad},
+                                      /*retain_graph=*/false, /*create_graph=*/false,
+                                      /*allow_unused=*/true);
+      }
+      if (grads[0].defined()) adjoint.narrow(0, t, c + 1).narrow(1, 0, alive).add_(grads[0]);
+      if (grads[1].defined()) obstacles_grad.add_(grads[1]);
+      if (grads[2].defined()) capsules_grad.add_(grads[2]);
+    }
+    return {obstacles_grad, capsules_grad, torch::Tensor()};
+  }
+};
+
+}  // namespace
+
+RolloutSetup MakeRolloutSetup(const Scene& scene, int history) {
+  RolloutSetup setup;
+  setup.domain = scene.domain;
+  setup.steps = scene.frames;
+  setup.history = history;
+  struct Start {
+    Vec2 position, velocity_per_frame;
+    int birth;
+  };
+  std::vector<Start> starts;
+  for (size_t i = 0; i < scene.fluid_positions.size(); ++i) {
+    starts.push_back({scene.fluid_positions[i], scene.frame_dt_s * scene.fluid_velocities[i], 0});
+  }
+  for (int frame = 1; frame <= scene.frames; ++frame) {
+    for (const EmittedParticle& e : EmittedDuringFrame(scene, frame)) {
+      starts.push_back({e.position, scene.frame_dt_s * e.velocity, frame});
+    }
+  }
+  const int64_t rows = history + scene.frames + 1;
+  const int64_t n = static_cast<int64_t>(starts.size());
+  setup.initial_states = torch::zeros({rows, n, 2});
+  auto states = setup.initial_states.accessor<float, 3>();
+  for (int64_t i = 0; i < n; ++i) {
+    const Start& s = starts[i];
+    setup.birth_frame.push_back(s.birth);
+    // Rows up to the birth row: the emission position extrapolated back at constant velocity.
+    for (int64_t row = 0; row <= history + s.birth; ++row) {
+      const double frames_before = static_cast<double>(history + s.birth - row);
+      states[row][i][0] = static_cast<float>(s.position.x - frames_before * s.velocity_per_frame.x);
+      states[row][i][1] = static_cast<float>(s.position.y - frames_before * s.velocity_per_frame.y);
+    }
+  }
+  return setup;
+}
+
+std::vector<int64_t> ObstacleParticleCounts(const std::vector<tasks::Capsule>& capsules, double spacing) {
+  std::vector<int64_t> counts;
+  for (const tasks::Capsule& c : capsules) {
+    counts.push_back(static_cast<int64_t>(std::ceil(Norm(c.b - c.a) / spacing - 1e-9)) + 1);
+  }
+  return counts;
+}
+
+torch::Tensor SampleObstacleParticles(const torch::Tensor& capsules, const std::vector<int64_t>& counts) {
+  std::vector<torch::Tensor> pieces;
+  for (size_t k = 0; k < counts.size(); ++k) {
+    const torch::Tensor a = capsules[k].narrow(0, 0, 2);
+    const torch::Tensor b = capsules[k].narrow(0, 2, 2);
+    const torch::Tensor t = torch::linspace(0.0, 1.0, counts[k], capsules.options()).unsqueeze(1);
+    pieces.push_back(a + t * (b - a));
+  }
+  if (pieces.empty()) return torch::zeros({0, 2}, capsules.options());
+  return torch::cat(pieces, 0);
+}
+
+torch::Tensor SampleObstacleParticles(const torch::Tensor& capsules, double spacing) {
+  std::vector<tasks::Capsule> plain;
+  const torch::Tensor c = capsules.detach().to(torch::kCPU, torch::kFloat64).contiguous();
+  for (int64_t k = 0; k < c.size(0); ++k) {
+    const double* v = c.data_ptr<double>() + 5 * k;
+    plain.push_back({{v[0], v[1]}, {v[2], v[3]}, v[4]});
+  }
+  return SampleObstacleParticles(capsules, ObstacleParticleCounts(plain, spacing));
+}
+
+torch::Tensor Rollout(LearnedSimulator& simulator, const RolloutSetup& setup,
+                      const torch::Tensor& obstacles, const torch::Tensor& capsules) {
+  if (setup.history != simulator.Config().history) {
+    throw std::invalid_argument("rollout setup history " + std::to_string(setup.history) +
+                                " does not match the model's history " +
+                                std::to_string(simulator.Config().history));
+  }
+  auto context = c10::make_intrusive<RolloutContext>();
+  context->simulator = &simulator;
+  context->setup = &setup;
+  return RolloutFunction::apply(obstacles, capsules, context);
+}
+
+Trajectory RolloutTrajectory(LearnedSimulator& simulator, const Scene& scene) {
+  const RolloutSetup setup = MakeRolloutSetup(scene, simulator.Config().history);
+  const torch::Tensor capsules = CapsuleTensor(scene.solids);
+  torch::Tensor positions;
+  {
+    torch::NoGradGuard no_grad;
+    positions = Rollout(simulator, setup, SampleObstacleParticles(capsules, scene.particle_spacing_m), capsules);
+  }
+  const int particles = static_cast<int>(setup.birth_frame.size());
+  Trajectory trajectory = EmptyTrajectory(scene, particles, scene.frames + 1);
+  trajectory.simulator = "learned";
+  const torch::Tensor flat = positions.contiguous();
+  const float* data = flat.data_ptr<float>();
+  for (int f = 0; f <= scene.frames; ++f) {
+    for (int i = 0; i < particles; ++i) {
+      if (setup.birth_frame[i] > f) continue;  // stays NaN before birth
+      const size_t k = (static_cast<size_t>(f) * particles + i) * 2;
+      trajectory.positions[k] = data[k];
+      trajectory.positions[k + 1] = data[k + 1];
+    }
+  }
+  trajectory.birth_frame.assign(setup.birth_frame.begin(), setup.birth_frame.end());
+  return trajectory;
+}
+
+}  // namespace flowdesign::simulator::learned

@@ -1,0 +1,50 @@
+// Differentiable rollouts of the learned simulator with per-step checkpointing: the forward
+// pass keeps only the particle positions of every step; the backward pass recomputes one step
+// at a time and back-propagates through it, so memory grows with steps x particles, never with
+// network activations.
+#pragma once
+
+#include <vector>
+
+#include <torch/torch.h>
+
+#include "simulator/learned/learned_simulator.h"
+#include "simulator/scene.h"
+#include "simulator/trajectory.h"
+
+namespace flowdesign::simulator::learned {
+
+// Everything of a rollout that does not depend on the design.
+struct RolloutSetup {
+  tasks::Box domain;
+  int steps = 0;
+  int history = 0;
+  // [history + steps + 1, particles, 2]: rows 0..history are frames -history..0. A particle
+  // born (emitted) at frame b has its emission position at row history + b and, before it,
+  // positions extrapolated backwards at its emission velocity; rows after its birth are
+  // filled by the rollout.
+  torch::Tensor initial_states;
+  std::vector<int> birth_frame;  // non-decreasing; 0 for particles present at the start
+};
+
+// Builds the setup of a scene: initial fluid with a velocity history at its initial velocity,
+// emitted particles from the scene's emitters.
+RolloutSetup MakeRolloutSetup(const Scene& scene, int history);
+
+// Obstacle particles along the capsules' core segments, no farther apart than `spacing`.
+// Differentiable with respect to the capsules [K, 5].
+torch::Tensor SampleObstacleParticles(const torch::Tensor& capsules, double spacing);
+// The number of particles each capsule gets (fixed by its length at the start of a search).
+std::vector<int64_t> ObstacleParticleCounts(const std::vector<tasks::Capsule>& capsules, double spacing);
+torch::Tensor SampleObstacleParticles(const torch::Tensor& capsules, const std::vector<int64_t>& counts);
+
+// Fluid positions over time [steps + 1, particles, 2] (frame 0 first), differentiable with
+// respect to `obstacles` [m, 2] and `capsules` [K, 5] through checkpointed backpropagation.
+// Throws std::runtime_error if a position becomes non-finite.
+torch::Tensor Rollout(LearnedSimulator& simulator, const RolloutSetup& setup,
+                      const torch::Tensor& obstacles, const torch::Tensor& capsules);
+
+// A whole scene rolled out without gradients, as a Trajectory (for evaluation and pictures).
+Trajectory RolloutTrajectory(LearnedSimulator& simulator, const Scene& scene);
+
+}  // namespace flowdesign::simulator::learned

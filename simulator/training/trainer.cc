@@ -1,0 +1,418 @@
+#include "simulator/training/trainer.h"
+
+#include <atomic>
+#include <chrono>
+#include <csignal>
+#include <cmath>
+#include <filesystem>
+#include <fstream>
+#include <limits>
+#include <random>
+#include <sstream>
+
+#include "simulator/learned/json_fields.h"
+#include "simulator/learned/model_file.h"
+#include "simulator/training/dataset.h"
+#include "tasks/file_util.h"
+
+namespace flowdesign::simulator::training {
+namespace {
+
+namespace fs = std::filesystem;
+using learned::LearnedSimulator;
+using Clock = std::chrono::steady_clock;
+
+std::atomic<bool> g_stop_requested{false};
+extern "C" void RequestStop(int) { g_stop_requested = true; }
+
+// A generator for one training step: samples never depend on how often the run was resumed.
+std::mt19937_64 StepRng(uint64_t seed, int64_t step) {
+  std::seed_seq seq{static_cast<uint64_t>(seed), static_cast<uint64_t>(step), uint64_t{0x5eed}};
+  return std::mt19937_64(seq);
+}
+
+double Seconds(Clock::time_point since) { return std::chrono::duration<double>(Clock::now() - since).count(); }
+
+// One training example: the graph of a (noisy) window and its normalized target acceleration.
+struct Example {
+  learned::StepGraph graph;
+  torch::Tensor target;  // [fluid, 2]
+  int64_t fluid = 0;
+};
+
+Example MakeExample(const LearnedSimulator& simulator, const TrajectoryTensors& t, int frame,
+                    double noise_std, std::mt19937_64& rng, const torch::Device& device) {
+  const int c = simulator.Config().history;
+  const int64_t alive = t.AliveAt(frame - c);
+  const torch::Tensor window = t.positions.narrow(0, frame - c, c + 1).narrow(1, 0, alive);
+  const torch::Tensor next = t.positions.select(0, frame + 1).narrow(0, 0, alive);
+  torch::Tensor noise = torch::zeros({c + 1, alive, 2});
+  if (noise_std > 0.0) {
+    // Random walk: velocity noise accumulates over the history (GNS), std noise_std at the end.
+    std::normal_distribution<float> normal(0.0f, static_cast<float>(noise_std / std::sqrt(c)));
+    torch::Tensor velocity_noise = torch::empty({c, alive, 2});
+    float* data = velocity_noise.data_ptr<float>();
+    for (int64_t i = 0; i < velocity_noise.numel(); ++i) data[i] = normal(rng);
+    noise.narrow(0, 1, c).copy_(velocity_noise.cumsum(0).cumsum(0));
+  }
+  const torch::Tensor noisy = window + noise;
+  // The target keeps the last input's position noise, so the model learns to cancel the
+  // velocity noise rather than the position noise.
+  const torch::Tensor last = noisy.select(0, c), previous = noisy.select(0, c - 1);
+  const torch::Tensor acceleration = (next + noise.select(0, c)) - 2 * last + previous;
+  const learned::Normalization& n = simulator.Norm();
+  const torch::Tensor mean = torch::tensor({static_cast<float>(n.acceleration_mean[0]), static_cast<float>(n.acceleration_mean[1])});
+  const torch::Tensor std = torch::tensor({static_cast<float>(n.acceleration_std[0]), static_cast<float>(n.acceleration_std[1])});
+  Example example;
+  example.fluid = alive;
+  example.target = ((acceleration - mean) / std).to(device);
+  const torch::Tensor full = torch::cat({noisy, t.obstacles.unsqueeze(0).expand({c + 1, -1, -1})}, 1).to(device);
+  example.graph = simulator.BuildGraph(full, static_cast<int>(alive), t.domain);
+  return example;
+}
+
+// Loss over examples evaluated as one concatenated graph: the per-component loss summed and
+// divided by `normalizer` (the component count of the whole batch, so parts of a batch add up
+// to the batch mean).
+torch::Tensor BatchLoss(LearnedSimulator& simulator, const std::vector<Example>& batch, const TrainingOptions& options,
+                        double normalizer) {
+  std::vector<torch::Tensor> nodes, edges, senders, receivers, targets, fluid_rows;
+  int64_t offset = 0;
+  for (const Example& e : batch) {
+    nodes.push_back(e.graph.node_inputs);
+    edges.push_back(e.graph.edge_inputs);
+    senders.push_back(e.graph.senders + offset);
+    receivers.push_back(e.graph.receivers + offset);
+    targets.push_back(e.target);
+    fluid_rows.push_back(torch::arange(offset, offset + e.fluid, e.graph.senders.options()));
+    offset += e.graph.node_inputs.size(0);
+  }
+  learned::StepGraph graph{torch::cat(nodes), torch::cat(edges), torch::cat(senders), torch::cat(receivers)};
+  const torch::Tensor predicted = simulator.PredictNormalizedAcceleration(graph).index_select(0, torch::cat(fluid_rows));
+  const torch::Tensor target = torch::cat(targets);
+  namespace F = torch::nn::functional;
+  const torch::Tensor total =
+      options.loss == "huber"
+          ? F::huber_loss(predicted, target, F::HuberLossFuncOptions().delta(options.huber_delta).reduction(torch::kSum))
+          : torch::mse_loss(predicted, target, at::Reduction::Sum);
+  return total / normalizer;
+}
+
+double ComponentCount(const std::vector<Example>& batch) {
+  double count = 0.0;
+  for (const Example& e : batch) count += 2.0 * e.fluid;
+  return count;
+}
+
+// Adam with bias correction; its moments are saved in checkpoints as named tensors.
+struct Adam {
+  std::vector<std::string> names;
+  std::vector<torch::Tensor> params, m, v;
+  void Init(LearnedSimulator& simulator) {
+    for (const auto& item : simulator.Network()->named_parameters()) {
+      names.push_back(item.key());
+      params.push_back(item.value());
+      m.push_back(torch::zeros_like(item.value()));
+      v.push_back(torch::zeros_like(item.value()));
+    }
+  }
+  void Step(double lr, int64_t step) {  // step counts from 1
+    torch::NoGradGuard no_grad;
+    const double b1 = 0.9, b2 = 0.999, eps = 1e-8;
+    const double c1 = 1.0 - std::pow(b1, static_cast<double>(step));
+    const double c2 = 1.0 - std::pow(b2, static_cast<double>(step));
+    for (size_t i = 0; i < params.size(); ++i) {
+      const torch::Tensor& g = params[i].grad();
+      if (!g.defined()) continue;
+      m[i].mul_(b1).add_(g, 1.0 - b1);
+      v[i].mul_(b2).addcmul_(g, g, 1.0 - b2);
+      params[i].addcdiv_(m[i] / c1, (v[i] / c2).sqrt_().add_(eps), -lr);
+      params[i].mutable_grad().zero_();
+    }
+  }
+  std::map<std::string, torch::Tensor> State() const {
+    std::map<std::string, torch::Tensor> state;
+    for (size_t i = 0; i < names.size(); ++i) {
+      state["adam.m." + names[i]] = m[i];
+      state["adam.v." + names[i]] = v[i];
+    }
+    return state;
+  }
+  void Restore(const std::map<std::string, torch::Tensor>& tensors, const std::string& path) {
+    torch::NoGradGuard no_grad;
+    for (size_t i = 0; i < names.size(); ++i) {
+      for (auto [prefix, target] : {std::pair{"adam.m.", &m[i]}, std::pair{"adam.v.", &v[i]}}) {
+        const auto it = tensors.find(prefix + names[i]);
+        if (it == tensors.end()) throw std::runtime_error(path + ": checkpoint lacks " + prefix + names[i]);
+        target->copy_(it->second);
+      }
+    }
+  }
+};
+
+double LearningRate(const TrainingOptions& o, int64_t step) {
+  return o.final_learning_rate + (o.learning_rate - o.final_learning_rate) *
+                                     std::pow(0.1, static_cast<double>(step) / static_cast<double>(o.decay_steps));
+}
+
+struct Validation {
+  double one_step_loss = 0.0;
+  double rollout_error_spacings = 0.0;
+};
+
+Validation Validate(LearnedSimulator& simulator, const Dataset& valid, const TrainingOptions& o,
+                    const torch::Device& device) {
+  torch::NoGradGuard no_grad;
+  Validation result;
+  std::mt19937_64 rng(o.seed + 977);  // the same samples at every validation
+  const int c = simulator.Config().history;
+  std::vector<Example> batch;
+  for (int s = 0; s < o.validation_samples; ++s) {
+    const TrajectoryTensors& t = valid.trajectories[rng() % valid.trajectories.size()];
+    const int frame = c + static_cast<int>(rng() % static_cast<uint64_t>(t.Frames() - c - 1));
+    batch.push_back(MakeExample(simulator, t, frame, 0.0, rng, device));
+  }
+  TrainingOptions mse = o;  // validation always reports the MSE
+  mse.loss = "mse";
+  for (size_t b = 0; b < batch.size(); b += 8) {
+    const std::vector<Example> part(batch.begin() + b, batch.begin() + std::min(batch.size(), b + 8));
+    result.one_step_loss += BatchLoss(simulator, part, mse, ComponentCount(batch)).item<double>();
+  }
+  const int rollouts = std::min<int>(o.validation_rollouts, static_cast<int>(valid.trajectories.size()));
+  for (int r = 0; r < rollouts; ++r) {
+    const TrajectoryTensors& t = valid.trajectories[r];
+    const int steps = std::min(o.validation_rollout_steps, t.Frames() - 1 - c);
+    learned::RolloutSetup setup = SetupFromData(t, c, steps, c);
+    setup.initial_states = setup.initial_states.to(device);
+    const torch::Tensor predicted = learned::Rollout(simulator, setup, t.obstacles.to(device), t.capsules.to(device));
+    const int64_t n = predicted.size(1);
+    const torch::Tensor truth = t.positions.select(0, c + steps).narrow(0, 0, n).to(device);
+    result.rollout_error_spacings +=
+        (predicted.select(0, steps) - truth).norm(2, 1).mean().item<double>() / t.particle_spacing_m / rollouts;
+  }
+  return result;
+}
+
+}  // namespace
+
+nlohmann::json TrainingOptionsToJson(const TrainingOptions& o) {
+  return {{"steps", o.steps}, {"max_minutes", o.max_minutes}, {"batch_size", o.batch_size},
+          {"learning_rate", o.learning_rate}, {"final_learning_rate", o.final_learning_rate},
+          {"decay_steps", o.decay_steps}, {"noise_std_m", o.noise_std_m}, {"loss", o.loss},
+          {"huber_delta", o.huber_delta}, {"checkpoint_minutes", o.checkpoint_minutes},
+          {"validate_every", o.validate_every}, {"validation_samples", o.validation_samples},
+          {"validation_rollouts", o.validation_rollouts},
+          {"validation_rollout_steps", o.validation_rollout_steps}, {"log_every", o.log_every},
+          {"seed", o.seed}, {"threads", o.threads}, {"device", o.device},
+          {"max_train_trajectories", o.max_train_trajectories}};
+}
+
+TrainingOptions TrainingOptionsFromJson(const nlohmann::json& json, const std::string& source) {
+  const nlohmann::json m = learned::MergeWithDefaults(json, TrainingOptionsToJson(TrainingOptions{}), source);
+  TrainingOptions o;
+  o.steps = m["steps"];
+  o.max_minutes = m["max_minutes"];
+  o.batch_size = m["batch_size"];
+  o.learning_rate = m["learning_rate"];
+  o.final_learning_rate = m["final_learning_rate"];
+  o.decay_steps = m["decay_steps"];
+  o.noise_std_m = m["noise_std_m"];
+  o.loss = m["loss"];
+  o.huber_delta = m["huber_delta"];
+  o.checkpoint_minutes = m["checkpoint_minutes"];
+  o.validate_every = m["validate_every"];
+  o.validation_samples = m["validation_samples"];
+  o.validation_rollouts = m["validation_rollouts"];
+  o.validation_rollout_steps = m["validation_rollout_steps"];
+  o.log_every = m["log_every"];
+  o.seed = m["seed"];
+  o.threads = m["threads"];
+  o.device = m["device"];
+  o.max_train_trajectories = m["max_train_trajectories"];
+  auto require = [&](bool ok, const char* field, const char* rule) {
+    if (!ok) throw std::invalid_argument(source + ": " + field + ": " + rule + " (got " + m[field].dump() + ")");
+  };
+  require(o.steps >= 1, "steps", "must be >= 1");
+  require(o.max_minutes >= 0, "max_minutes", "must be >= 0");
+  require(o.batch_size >= 1, "batch_size", "must be >= 1");
+  require(o.learning_rate > 0, "learning_rate", "must be > 0");
+  require(o.final_learning_rate > 0 && o.final_learning_rate <= o.learning_rate, "final_learning_rate", "must be in (0, learning_rate]");
+  require(o.decay_steps >= 1, "decay_steps", "must be >= 1");
+  require(o.noise_std_m >= 0, "noise_std_m", "must be >= 0");
+  require(o.loss == "mse" || o.loss == "huber", "loss", "must be \"mse\" or \"huber\"");
+  require(o.huber_delta > 0, "huber_delta", "must be > 0");
+  require(o.checkpoint_minutes > 0, "checkpoint_minutes", "must be > 0");
+  require(o.validate_every >= 1, "validate_every", "must be >= 1");
+  require(o.validation_samples >= 1, "validation_samples", "must be >= 1");
+  require(o.validation_rollouts >= 1, "validation_rollouts", "must be >= 1");
+  require(o.validation_rollout_steps >= 1, "validation_rollout_steps", "must be >= 1");
+  require(o.log_every >= 1, "log_every", "must be >= 1");
+  require(o.threads >= 0, "threads", "must be >= 0");
+  require(o.device == "cpu" || o.device == "cuda", "device", "must be \"cpu\" or \"cuda\"");
+  return o;
+}
+
+TrainConfig LoadTrainConfig(const std::string& path) {
+  nlohmann::json json;
+  try {
+    json = nlohmann::json::parse(tasks::ReadFile(path));
+  } catch (const nlohmann::json::exception& e) {
+    throw std::invalid_argument(path + ": not valid JSON: " + e.what());
+  }
+  const nlohmann::json m = learned::MergeWithDefaults(json, {{"model", nlohmann::json::object()}, {"training", nlohmann::json::object()}}, path);
+  TrainConfig config;
+  config.model = learned::ModelConfigFromJson(m["model"], path + ": model");
+  config.training = TrainingOptionsFromJson(m["training"], path + ": training");
+  return config;
+}
+
+TrainSummary Train(const std::string& data_dir, const TrainConfig& input_config, const std::string& out_dir,
+                   const std::function<void(const std::string&)>& progress) {
+  TrainConfig config = input_config;
+  const TrainingOptions& o = config.training;
+  learned::ConfigureTorchThreads(o.threads);
+  const torch::Device device(o.device == "cuda" ? torch::kCUDA : torch::kCPU);
+
+  // The model's physical setup comes from the data.
+  const nlohmann::json recipe = nlohmann::json::parse(tasks::ReadFile(data_dir + "/recipe.json"));
+  config.model.particle_spacing_m = recipe.at("particle_spacing").get<double>();
+  config.model.frame_dt_s = recipe.at("frame_dt").get<double>();
+  config.model.gravity_y = recipe.at("gravity_y").get<double>();
+
+  progress("loading data from " + data_dir);
+  const Dataset train = LoadSplit(data_dir, "train", o.max_train_trajectories);
+  const Dataset valid = LoadSplit(data_dir, "valid");
+  torch::manual_seed(o.seed);
+  LearnedSimulator simulator(config.model, LoadNormalization(data_dir));
+  Adam adam;
+  adam.Init(simulator);
+
+  fs::create_directories(out_dir);
+  const std::string checkpoint_path = out_dir + "/checkpoint.fdm";
+  const std::string model_path = out_dir + "/model.fdm";
+  const std::string log_path = out_dir + "/log.csv";
+  int64_t step = 0;
+  double best = std::numeric_limits<double>::infinity();
+  double previous_seconds = 0.0;
+  if (fs::exists(checkpoint_path)) {
+    learned::ModelFile file;
+    auto loaded = learned::LoadModel(checkpoint_path, &file);
+    if (learned::ModelConfigToJson(file.config) != learned::ModelConfigToJson(config.model)) {
+      throw std::invalid_argument(checkpoint_path + ": was trained with a different model config; use a new --out folder");
+    }
+    torch::NoGradGuard no_grad;
+    for (const auto& item : simulator.Network()->named_parameters()) item.value().copy_(file.tensors.at(item.key()));
+    adam.Restore(file.tensors, checkpoint_path);
+    step = file.metadata.at("step").get<int64_t>();
+    best = file.metadata.value("best_validation_error_spacings", best);
+    previous_seconds = file.metadata.value("training_seconds", 0.0);
+    progress("resuming from " + checkpoint_path + " at step " + std::to_string(step));
+    // Keep the log consistent with the checkpoint: drop rows written after it.
+    std::ifstream in(log_path);
+    std::string line, kept;
+    for (bool header = true; std::getline(in, line); header = false) {
+      if (header || std::stoll(line.substr(0, line.find(','))) <= step) kept += line + "\n";
+    }
+    tasks::WriteFileAtomically(log_path, kept);
+  } else {
+    nlohmann::json saved{{"model", learned::ModelConfigToJson(config.model)},
+                         {"training", TrainingOptionsToJson(o)}, {"data", data_dir}, {"recipe", recipe}};
+    tasks::WriteFileAtomically(out_dir + "/config.json", saved.dump(2) + "\n");
+    tasks::WriteFileAtomically(log_path, "step,elapsed_s,learning_rate,train_loss,valid_one_step_loss,valid_rollout_error_spacings\n");
+  }
+  simulator.Network()->to(device);
+  simulator.To(torch::kFloat32);
+  for (auto* list : {&adam.m, &adam.v}) for (auto& t : *list) t = t.to(device);
+  adam.params.clear();
+  for (const auto& p : simulator.Network()->parameters()) adam.params.push_back(p);
+
+  g_stop_requested = false;
+  auto old_int = std::signal(SIGINT, RequestStop);
+  auto old_term = std::signal(SIGTERM, RequestStop);
+  std::ofstream log(log_path, std::ios::app);
+  const auto start = Clock::now();
+  auto last_checkpoint = Clock::now();
+  auto last_progress = Clock::now() - std::chrono::hours(1);
+  double loss_sum = 0.0;
+  int64_t loss_count = 0;
+  const int64_t first_step = step;
+
+  auto metadata = [&]() {
+    return nlohmann::json{{"step", step}, {"best_validation_error_spacings", best},
+                          {"training_seconds", previous_seconds + Seconds(start)},
+                          {"data", data_dir}, {"recipe", recipe}, {"training", TrainingOptionsToJson(o)}};
+  };
+  auto save_checkpoint = [&]() {
+    learned::SaveModel(checkpoint_path, simulator, metadata(), adam.State());
+    last_checkpoint = Clock::now();
+  };
+  auto validate = [&]() {
+    simulator.Network()->eval();
+    const Validation v = Validate(simulator, valid, o, device);
+    simulator.Network()->train();
+    log << step << "," << previous_seconds + Seconds(start) << "," << LearningRate(o, step) << ",,"
+        << v.one_step_loss << "," << v.rollout_error_spacings << "\n" << std::flush;
+    std::ostringstream line;
+    line << "validation at step " << step << ": one-step loss " << v.one_step_loss << ", rollout error "
+         << v.rollout_error_spacings << " spacings after " << o.validation_rollout_steps << " steps";
+    if (v.rollout_error_spacings < best) {
+      best = v.rollout_error_spacings;
+      learned::SaveModel(model_path, simulator, metadata());
+      line << " (best so far, saved " << model_path << ")";
+    }
+    progress(line.str());
+  };
+
+  const int c = config.model.history;
+  bool stopped_early = false;
+  while (step < o.steps) {
+    std::mt19937_64 rng = StepRng(o.seed, step);
+    std::vector<Example> batch;
+    for (int b = 0; b < o.batch_size; ++b) {
+      const TrajectoryTensors& t = train.trajectories[rng() % train.trajectories.size()];
+      const int frame = c + static_cast<int>(rng() % static_cast<uint64_t>(t.Frames() - c - 1));
+      batch.push_back(MakeExample(simulator, t, frame, o.noise_std_m, rng, device));
+    }
+    const torch::Tensor loss_tensor = BatchLoss(simulator, batch, o, ComponentCount(batch));
+    loss_tensor.backward();
+    const double loss = loss_tensor.item<double>();
+    if (!std::isfinite(loss)) throw std::runtime_error("training diverged: non-finite loss at step " + std::to_string(step));
+    adam.Step(LearningRate(o, step), step + 1);
+    ++step;
+    loss_sum += loss;
+    ++loss_count;
+    if (step % o.log_every == 0) {
+      log << step << "," << previous_seconds + Seconds(start) << "," << LearningRate(o, step) << ","
+          << loss_sum / loss_count << ",,\n" << std::flush;
+      if (Seconds(last_progress) > 10.0) {
+        const double rate = (step - first_step) / std::max(1e-9, Seconds(start));
+        std::ostringstream line;
+        line << "step " << step << "/" << o.steps << "  loss " << loss_sum / loss_count << "  lr "
+             << LearningRate(o, step) << "  " << rate << " steps/s  ETA "
+             << static_cast<int>((o.steps - step) / std::max(rate, 1e-9) / 60) << " min";
+        progress(line.str());
+        last_progress = Clock::now();
+      }
+      loss_sum = 0.0;
+      loss_count = 0;
+    }
+    if (step % o.validate_every == 0) validate();
+    if (Seconds(last_checkpoint) > 60.0 * o.checkpoint_minutes) save_checkpoint();
+    if (g_stop_requested || (o.max_minutes > 0 && Seconds(start) > 60.0 * o.max_minutes)) {
+      stopped_early = step < o.steps;
+      break;
+    }
+  }
+  if (!stopped_early && step % o.validate_every != 0) validate();
+  save_checkpoint();
+  std::signal(SIGINT, old_int);
+  std::signal(SIGTERM, old_term);
+  TrainSummary summary;
+  summary.steps = step;
+  summary.best_validation_error_spacings = best;
+  summary.model_path = model_path;
+  summary.finished = !stopped_early;
+  return summary;
+}
+
+}  // namespace flowdesign::simulator::training

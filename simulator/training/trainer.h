@@ -1,0 +1,60 @@
+// `flowdesign train`: one-step training of the learned simulator on ground-truth data, as in
+// GNS (random-walk input noise, loss on normalized fluid accelerations, Adam with exponential
+// learning-rate decay), with periodic validation, checkpoints and resume.
+#pragma once
+
+#include <functional>
+#include <string>
+
+#include <nlohmann/json.hpp>
+
+#include "simulator/learned/model_config.h"
+
+namespace flowdesign::simulator::training {
+
+struct TrainingOptions {
+  int64_t steps = 200000;                 // total optimizer steps
+  double max_minutes = 0.0;               // stop (with a checkpoint) after this long; 0 = no limit
+  int batch_size = 2;                     // frames per step
+  double learning_rate = 1e-3;            // initial
+  double final_learning_rate = 1e-5;      // approached exponentially
+  int64_t decay_steps = 100000;           // learning rate falls 10x every decay_steps
+  double noise_std_m = 3e-4;              // random-walk noise on the last input velocity, metres
+  std::string loss = "mse";               // "mse" or "huber"
+  double huber_delta = 1.0;               // in normalized acceleration units
+  double checkpoint_minutes = 5.0;
+  int64_t validate_every = 2000;          // steps
+  int validation_samples = 64;            // one-step loss samples from the valid split
+  int validation_rollouts = 4;            // valid trajectories rolled out
+  int validation_rollout_steps = 100;
+  int64_t log_every = 100;
+  uint64_t seed = 1;
+  int threads = 0;                        // 0 = all cores
+  std::string device = "cpu";             // "cpu" or "cuda"
+  int max_train_trajectories = -1;        // -1 = all
+};
+
+nlohmann::json TrainingOptionsToJson(const TrainingOptions& options);
+TrainingOptions TrainingOptionsFromJson(const nlohmann::json& json, const std::string& source);
+
+// MODEL.json: {"model": {ModelConfig fields}, "training": {TrainingOptions fields}}; the
+// model's physical setup (spacing, frame dt, gravity) is taken from the data's recipe.
+struct TrainConfig {
+  learned::ModelConfig model;
+  TrainingOptions training;
+};
+TrainConfig LoadTrainConfig(const std::string& path);
+
+struct TrainSummary {
+  int64_t steps = 0;
+  double best_validation_error_spacings = 0.0;
+  std::string model_path;
+  bool finished = false;  // reached `steps` (false: stopped by the time limit or a signal)
+};
+
+// Trains into out_dir (model.fdm = best validation rollout error, checkpoint.fdm = latest,
+// log.csv, config.json). Resumes from out_dir/checkpoint.fdm when present.
+TrainSummary Train(const std::string& data_dir, const TrainConfig& config, const std::string& out_dir,
+                   const std::function<void(const std::string&)>& progress);
+
+}  // namespace flowdesign::simulator::training
