@@ -25,5 +25,8 @@ void AddSimulateCommand(CLI::App& root, Action& action);
 void AddRenderCommand(CLI::App& root, Action& action);
 void AddGenerateCommand(CLI::App& root, Action& action);
 void AddTrainCommand(CLI::App& root, Action& action);
+void AddEvaluateModelCommand(CLI::App& root, Action& action);
+void AddDesignCommand(CLI::App& root, Action& action);
+void AddExportCommand(CLI::App& root, Action& action);
 
 }  // namespace flowdesign::cli

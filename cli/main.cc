@@ -1,11 +1,6 @@
-// flowdesign: the command line. Thin: parses arguments, calls the libraries, maps errors to
-// exit codes (0 ok, 1 runtime failure, 2 bad input).
-#include <iostream>
-
-#include <c10/util/Exception.h>
-
+// flowdesign: the command line. Thin: parses arguments, calls the libraries, prints.
 #include "cli/commands.h"
-#include "tasks/task_io.h"
+#include "cli/run_app.h"
 
 int main(int argc, char** argv) {
   using namespace flowdesign::cli;
@@ -18,28 +13,8 @@ int main(int argc, char** argv) {
   AddRenderCommand(app, action);
   AddGenerateCommand(app, action);
   AddTrainCommand(app, action);
-  try {
-    app.parse(argc, argv);
-  } catch (const CLI::ParseError& e) {
-    const int code = app.exit(e);
-    return code == 0 ? kExitOk : kExitBadInput;
-  }
-  try {
-    return action();
-  } catch (const flowdesign::tasks::TaskError& e) {
-    std::cerr << "error: " << e.what() << "\n";
-    return kExitBadInput;
-  } catch (const std::invalid_argument& e) {  // config and recipe validation
-    std::cerr << "error: " << e.what() << "\n";
-    return kExitBadInput;
-  } catch (const BadInput& e) {
-    std::cerr << "error: " << e.what() << "\n";
-    return kExitBadInput;
-  } catch (const c10::Error& e) {
-    std::cerr << "error (LibTorch): " << e.what_without_backtrace() << "\n";
-    return kExitRuntimeFailure;
-  } catch (const std::exception& e) {
-    std::cerr << "error: " << e.what() << "\n";
-    return kExitRuntimeFailure;
-  }
+  AddEvaluateModelCommand(app, action);
+  AddDesignCommand(app, action);
+  AddExportCommand(app, action);
+  return RunApp(app, action, argc, argv);
 }

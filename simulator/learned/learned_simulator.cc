@@ -3,6 +3,7 @@
 #include <thread>
 
 #include <dlfcn.h>
+#include <malloc.h>
 
 #include "simulator/learned/radius_graph.h"
 
@@ -69,6 +70,13 @@ void LearnedSimulator::To(torch::Dtype dtype) {
   }
 }
 
+void LearnedSimulator::ToDevice(const torch::Device& device) {
+  network_->to(device);
+  for (torch::Tensor* t : {&velocity_mean_, &velocity_std_, &acceleration_mean_, &acceleration_std_}) {
+    *t = t->to(device);
+  }
+}
+
 StepGraph LearnedSimulator::BuildGraph(const torch::Tensor& window, int fluid_count,
                                        const tasks::Box& domain) const {
   const int64_t n = window.size(1);
@@ -126,6 +134,10 @@ torch::Tensor LearnedSimulator::Step(const torch::Tensor& fluid_window, const to
 }
 
 void ConfigureTorchThreads(int threads) {
+  // LibTorch allocates and frees tensors of a few hundred KB every step; glibc would map and
+  // unmap each one (page faults took ~1/3 of a design iteration). Keep freed memory instead.
+  mallopt(M_MMAP_THRESHOLD, 256 << 20);
+  mallopt(M_TRIM_THRESHOLD, 512 << 20);
   using SetThreads = void (*)(int);
   if (auto set_blas_threads = reinterpret_cast<SetThreads>(dlsym(RTLD_DEFAULT, "openblas_set_num_threads"))) {
     set_blas_threads(1);
@@ -135,9 +147,19 @@ void ConfigureTorchThreads(int threads) {
 }
 
 std::string BlasLibraryInUse() {
-  using GetConfig = char* (*)();
-  auto get_config = reinterpret_cast<GetConfig>(dlsym(RTLD_DEFAULT, "openblas_get_config"));
-  return get_config != nullptr ? std::string(get_config()) : std::string();
+  void* sgemm = dlsym(RTLD_DEFAULT, "sgemm_");
+  Dl_info info{};
+  if (sgemm == nullptr || dladdr(sgemm, &info) == 0 || info.dli_fname == nullptr) return "no sgemm_ found";
+  std::string description = info.dli_fname;
+  // OpenBLAS describes itself; ask the library that provides sgemm_, not whichever comes first.
+  if (void* handle = dlopen(info.dli_fname, RTLD_NOW | RTLD_NOLOAD)) {
+    using GetConfig = char* (*)();
+    if (auto get_config = reinterpret_cast<GetConfig>(dlsym(handle, "openblas_get_config"))) {
+      description += std::string(" (") + get_config() + ")";
+    }
+    dlclose(handle);
+  }
+  return description;
 }
 
 }  // namespace flowdesign::simulator::learned

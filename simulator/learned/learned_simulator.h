@@ -40,6 +40,8 @@ class LearnedSimulator {
   void SetNormalization(const Normalization& n);
   // Moves the network and statistics to a dtype (kFloat32 by default; kFloat64 for gradient checks).
   void To(torch::Dtype dtype);
+  // Moves the network and statistics to a device (CPU or CUDA).
+  void ToDevice(const torch::Device& device);
   GraphNetwork& Network() { return network_; }
   double RadiusMetres() const { return config_.connectivity_radius_spacings * config_.particle_spacing_m; }
 
@@ -63,13 +65,17 @@ class LearnedSimulator {
 };
 
 // Uses `threads` intra-op threads (LibTorch defaults to one on some machines); 0 = all cores.
+// Also keeps freed memory in the process (glibc's mallopt) to avoid page faults every step.
 // Also makes OpenBLAS single-threaded inside each LibTorch thread: its own OpenMP threads
 // fight LibTorch's (measured here: a [9000 x 64] x [64 x 64] product at 21 GFLOP/s on 2 threads
 // without this, 140 with it).
 void ConfigureTorchThreads(int threads);
 
-// The BLAS library LibTorch calls, as reported by OpenBLAS ("OpenBLAS 0.3.21 ... USE_OPENMP
-// ..."), or an empty string when the BLAS in use is not OpenBLAS.
+// The BLAS LibTorch's matrix products call: the file that provides the sgemm_ symbol the
+// dynamic linker binds (first in the global lookup scope), plus OpenBLAS's own description
+// when that file is OpenBLAS, e.g.
+// "/lib/x86_64-linux-gnu/libblas.so.3 (OpenBLAS 0.3.21 ... USE_OPENMP ...)". Another library
+// (Debian's Ceres pulls in ATLAS's libf77blas) can win the lookup and slow LibTorch ~10x.
 std::string BlasLibraryInUse();
 
 }  // namespace flowdesign::simulator::learned

@@ -320,8 +320,7 @@ TrainSummary Train(const std::string& data_dir, const TrainConfig& input_config,
     tasks::WriteFileAtomically(out_dir + "/config.json", saved.dump(2) + "\n");
     tasks::WriteFileAtomically(log_path, "step,elapsed_s,learning_rate,train_loss,valid_one_step_loss,valid_rollout_error_spacings\n");
   }
-  simulator.Network()->to(device);
-  simulator.To(torch::kFloat32);
+  simulator.ToDevice(device);
   for (auto* list : {&adam.m, &adam.v}) for (auto& t : *list) t = t.to(device);
   adam.params.clear();
   for (const auto& p : simulator.Network()->parameters()) adam.params.push_back(p);

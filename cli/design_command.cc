@@ -1,0 +1,100 @@
+// `flowdesign design`: optimizes a task's tools through the learned simulator, checks the result
+// in the ground truth and writes a run folder (see design/search.h).
+#include <filesystem>
+#include <iostream>
+
+#include "cli/commands.h"
+#include "design/design_problem.h"
+#include "design/search.h"
+#include "simulator/learned/model_file.h"
+#include "tasks/task_io.h"
+
+namespace flowdesign::cli {
+namespace {
+
+namespace fs = std::filesystem;
+
+struct DesignArgs {
+  std::string task_path;
+  std::string optimizer;
+  int starts = 0;  // 0: the task's setting
+  int threads = 0;
+  int iterations = 0;
+  double learning_rate = 0.0;
+  int population = 0;
+  std::uint64_t seed = 0;
+  bool seed_given = false;
+  std::string model;
+  std::string out;
+  bool resume = false;
+  bool no_ground_truth = false;
+  bool no_pictures = false;
+};
+
+// The shipped default model: models/default/model.fdm in the working folder or the source tree.
+std::string DefaultModelPath() {
+  const std::string relative = "models/default/model.fdm";
+  if (fs::exists(relative)) return relative;
+  return std::string(FLOWDESIGN_SOURCE_DIR) + "/" + relative;
+}
+
+int RunDesign(const DesignArgs& args) {
+  const tasks::Task task = tasks::LoadTask(args.task_path);
+  const std::string model_path = args.model.empty() ? DefaultModelPath() : args.model;
+  if (!fs::exists(model_path)) {
+    throw BadInput("--model " + model_path + ": no such model file" +
+                   (args.model.empty() ? " (the default model ships in models/default/; see its README)" : ""));
+  }
+  simulator::learned::ModelFile model_file;
+  auto simulator = simulator::learned::LoadModel(model_path, &model_file);
+  design::CheckModelMatchesTask(simulator->Config(), task, model_path);
+
+  design::SearchOptions options;
+  options.optimizer = design::OptionsFromSettings(task.optimizer, task.seed);
+  if (!args.optimizer.empty()) options.optimizer.kind = design::ParseOptimizerKind(args.optimizer);
+  if (args.iterations > 0) options.optimizer.iterations = args.iterations;
+  if (args.learning_rate > 0) options.optimizer.learning_rate = args.learning_rate;
+  if (args.population > 0) options.optimizer.population = args.population;
+  options.starts = args.starts > 0 ? args.starts : task.optimizer.starts;
+  options.threads = args.threads;
+  options.seed = args.seed_given ? args.seed : task.seed;
+  options.ground_truth_check = !args.no_ground_truth;
+  options.pictures = !args.no_pictures && options.ground_truth_check;
+  options.model_identity = model_path + " (checksum " + model_file.checksum + ")";
+  design::CheckValid(options.optimizer);
+  const std::string out = args.out.empty() ? "runs/" + task.name : args.out;
+
+  const design::DesignProblem problem(task, *simulator);
+  std::cerr << "designing '" << task.name << "': " << problem.Dimension() << " parameters, " << problem.Frames()
+            << " frames, " << problem.BirthFrames().size() << " particles; " << tasks::OptimizerKindName(options.optimizer.kind)
+            << " x " << options.optimizer.iterations << " iterations, " << options.starts << " search"
+            << (options.starts > 1 ? "es" : "") << "; model " << model_path << "\n";
+  const design::SearchSummary summary =
+      design::RunSearch(task, problem, options, out, args.resume, [](const std::string& line) { std::cerr << line << "\n"; });
+  std::cout << summary.Table() << "run folder: " << out
+            << " (best_design.json, summary.json, design.png, ground_truth.gif, comparison.gif, objective.svg)\n";
+  return kExitOk;
+}
+
+}  // namespace
+
+void AddDesignCommand(CLI::App& root, Action& action) {
+  auto* cmd = root.add_subcommand("design", "Optimize a task's tools through the learned simulator, then check in ground truth");
+  auto args = std::make_shared<DesignArgs>();
+  cmd->add_option("TASK", args->task_path, "Task file (JSON), e.g. tasks/contain.json")->required()->check(CLI::ExistingFile);
+  cmd->add_option("--optimizer", args->optimizer, "adam, lbfgs, cem or random (default: the task's)");
+  cmd->add_option("--starts", args->starts, "Independent searches, run in parallel (default: the task's)")->check(CLI::PositiveNumber);
+  cmd->add_option("--threads", args->threads, "Threads (0 = all cores)")->check(CLI::NonNegativeNumber);
+  cmd->add_option("--iterations", args->iterations, "Iterations per search (default: the task's)")->check(CLI::PositiveNumber);
+  cmd->add_option("--learning-rate", args->learning_rate, "Adam step size (default: the task's)")->check(CLI::PositiveNumber);
+  cmd->add_option("--population", args->population, "CEM / random samples per iteration (default: the task's)")->check(CLI::Range(2, 100000));
+  cmd->add_option("--seed", args->seed, "Seed (default: the task's); the same seed gives the same design")->each([args](const std::string&) { args->seed_given = true; });
+  cmd->add_option("--model", args->model, "Learned simulator model (.fdm); default: models/default/model.fdm");
+  cmd->add_option("--out", args->out, "Run folder (default: runs/<task name>)");
+  cmd->add_flag("--resume", args->resume, "Continue a killed run in --out (loses at most one iteration)");
+  cmd->add_flag("--no-ground-truth", args->no_ground_truth, "Skip the ground-truth check and the pictures");
+  cmd->add_flag("--no-pictures", args->no_pictures, "Skip the pictures");
+  cmd->callback([args, &action] { action = [args] { return RunDesign(*args); }; });
+}
+
+}  // namespace flowdesign::cli

@@ -1,0 +1,13 @@
+// flowdesign-train: only the `train` subcommand, for machines that have LibTorch but not the
+// rest of flowdesign's dependencies (built with -DFLOWDESIGN_LEARNED_ONLY=ON, e.g. a GPU box).
+#include "cli/commands.h"
+#include "cli/run_app.h"
+
+int main(int argc, char** argv) {
+  using namespace flowdesign::cli;
+  CLI::App app{"flowdesign-train: train flowdesign's learned simulator"};
+  app.require_subcommand(1);
+  Action action;
+  AddTrainCommand(app, action);
+  return RunApp(app, action, argc, argv);
+}

@@ -1,0 +1,105 @@
+// Adam with bounds handled by the tanh change of variables.
+#include "design/adam.h"
+
+#include <cmath>
+#include <stdexcept>
+#include <vector>
+
+#include "design/bounded_transform.h"
+
+namespace flowdesign::design {
+namespace {
+
+bool AllFinite(const std::vector<double>& values) {
+  for (double v : values) {
+    if (!std::isfinite(v)) return false;
+  }
+  return true;
+}
+
+std::vector<double> SizedDoubles(const nlohmann::json& json, size_t size, const char* name) {
+  std::vector<double> values = DoublesFromJson(json);
+  if (values.size() != size) {
+    throw std::invalid_argument(std::string("resume state: algorithm.") + name + ": has " +
+                                std::to_string(values.size()) + " entries, expected " +
+                                std::to_string(size));
+  }
+  return values;
+}
+
+}  // namespace
+
+void AdamOptimizer::Run(OptimizerRun* run) const {
+  const OptimizerOptions& options = run->options();
+  const BoundedTransform transform(run->lower(), run->upper());
+  const size_t n = static_cast<size_t>(run->dimension());
+
+  std::vector<double> z = transform.ZFromX(run->x0());
+  std::vector<double> m(n, 0.0), v(n, 0.0), last_step(n, 0.0);
+  int steps = 0;              // Adam updates made (the bias-correction t)
+  bool has_last_step = false; // whether z came from a step that can be halved
+  if (!run->resume_algorithm_state().is_null()) {
+    const nlohmann::json& state = run->resume_algorithm_state();
+    try {
+      z = SizedDoubles(state.at("z"), n, "z");
+      m = SizedDoubles(state.at("m"), n, "m");
+      v = SizedDoubles(state.at("v"), n, "v");
+      last_step = SizedDoubles(state.at("last_step"), n, "last_step");
+      steps = state.at("steps").get<int>();
+      has_last_step = state.at("has_last_step").get<bool>();
+    } catch (const nlohmann::json::exception& e) {
+      throw std::invalid_argument(std::string("resume state: algorithm: ") + e.what());
+    }
+    for (double value : z) {
+      if (std::isnan(value)) throw std::invalid_argument("resume state: algorithm.z: NaN");
+    }
+  }
+
+  std::vector<double> gradient_x(n), gradient_z(n);
+  while (!run->done()) {
+    const std::vector<double> x = transform.XFromZ(z);
+    const double value = run->ValueAndGradient(x, &gradient_x);
+    run->SetInitialValue(value);
+    const bool finite = std::isfinite(value) && AllFinite(gradient_x);
+    bool failed = false;
+    if (finite) {
+      run->Offer(x, value);
+      transform.GradientZFromX(z.data(), gradient_x.data(), gradient_z.data());
+      ++steps;
+      const double correction1 = 1.0 - std::pow(options.adam_beta1, steps);
+      const double correction2 = 1.0 - std::pow(options.adam_beta2, steps);
+      for (size_t i = 0; i < n; ++i) {
+        const double g = gradient_z[i];
+        m[i] = options.adam_beta1 * m[i] + (1.0 - options.adam_beta1) * g;
+        v[i] = options.adam_beta2 * v[i] + (1.0 - options.adam_beta2) * g * g;
+        const double m_hat = m[i] / correction1;
+        const double v_hat = v[i] / correction2;
+        last_step[i] = -options.learning_rate * m_hat / (std::sqrt(v_hat) + options.adam_epsilon);
+        z[i] += last_step[i];
+      }
+      has_last_step = true;
+    } else if (has_last_step) {
+      for (size_t i = 0; i < n; ++i) {
+        last_step[i] *= 0.5;
+        z[i] -= last_step[i];
+      }
+    } else {
+      failed = true;
+    }
+    nlohmann::json state = {{"z", DoublesToJson(z)},
+                            {"m", DoublesToJson(m)},
+                            {"v", DoublesToJson(v)},
+                            {"last_step", DoublesToJson(last_step)},
+                            {"steps", steps},
+                            {"has_last_step", has_last_step}};
+    const bool go_on = run->EndIteration(value, x, std::move(state));
+    if (failed) {
+      run->SetTermination(OptimizerTermination::kFailure,
+                          "failed (non-finite value or gradient at the starting point)");
+      return;
+    }
+    if (!go_on) return;
+  }
+}
+
+}  // namespace flowdesign::design

@@ -1,0 +1,73 @@
+// `flowdesign design`: K independent searches in parallel (TBB), each from its own seed, with
+// progress, a history per search, checkpoints for --resume, a ground-truth check of every final
+// design and the pictures of the best one. Everything lands in a self-describing run folder:
+//   task.json, settings.json          the task and every setting (model identity, seed, ...)
+//   search_NNN/history.csv            one row per iteration
+//   search_NNN/state.json             the optimizer state after the last iteration (resume)
+//   search_NNN/design.json            that search's best design
+//   best_design.json, summary.json    the best design; all results incl. the transfer gap
+//   design.png, ground_truth.gif,     the best design with the fluid at the last frame, its
+//   comparison.gif, objective.svg     ground-truth rollout, ground truth | learned, objective
+//                                     against iteration for every search
+#pragma once
+
+#include <functional>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "design/design_problem.h"
+#include "design/optimizer.h"
+
+namespace flowdesign::design {
+
+struct SearchOptions {
+  OptimizerOptions optimizer;       // its seed is replaced by each search's own seed
+  int starts = 1;                   // independent searches, >= 1
+  int threads = 0;                  // 0 = all cores
+  std::uint64_t seed = 0;           // search k uses a seed derived from (seed, k)
+  double start_spread = 0.3;        // searches k > 0 start at the task's design perturbed by up to
+                                    // this fraction of each parameter's range
+  bool ground_truth_check = true;   // re-simulate every final design with MPM
+  bool pictures = true;             // design.png, ground_truth.gif, comparison.gif, objective.svg
+  std::string model_identity;       // recorded in settings.json (path and checksum)
+};
+nlohmann::json SearchOptionsToJson(const SearchOptions& options);
+
+struct StartResult {
+  int start = 0;
+  std::uint64_t seed = 0;
+  std::vector<double> x0;
+  OptimizerSummary summary;
+  double learned_exact = 0.0;       // exact objective of the final design, learned rollout
+  double ground_truth_exact = 0.0;  // the same in the ground truth (NaN if not checked)
+  std::vector<objectives::TermReport> learned_terms, ground_truth_terms;
+};
+
+struct SearchSummary {
+  std::vector<StartResult> starts;
+  int best_start = 0;            // by the learned exact objective
+  double search_seconds = 0.0;   // wall clock of the searches
+  double check_seconds = 0.0;    // ground-truth checks and pictures
+  long learned_rollouts = 0;
+  long gradient_evaluations = 0;
+  long simulator_steps = 0;      // learned simulator steps (a gradient costs 3 per frame)
+  nlohmann::json ToJson() const;
+  std::string Table() const;     // the summary table printed at the end
+};
+
+// Runs (or with resume = true, continues) the searches into run_dir. `progress` receives one
+// line per event (throttled iteration lines, checks, files written).
+SearchSummary RunSearch(const tasks::Task& task, const DesignProblem& problem, const SearchOptions& options,
+                        const std::string& run_dir, bool resume,
+                        const std::function<void(const std::string&)>& progress);
+
+// The ground-truth (MPM) trajectory of design x, with the task's regions for pictures.
+simulator::Trajectory GroundTruthTrajectory(const tasks::Task& task, const std::vector<double>& x);
+
+// The starting design of search k (k = 0: the task's own initial design).
+std::vector<double> StartingPoint(const DesignProblem& problem, std::uint64_t seed, int start, double spread);
+std::uint64_t StartSeed(std::uint64_t seed, int start);
+
+}  // namespace flowdesign::design

@@ -1,0 +1,129 @@
+#include "simulator/training/evaluation.h"
+
+#include <algorithm>
+#include <cmath>
+#include <iomanip>
+#include <sstream>
+
+#include "simulator/learned/rollout.h"
+
+namespace flowdesign::simulator::training {
+namespace {
+
+double Median(std::vector<double> v) {
+  if (v.empty()) return 0.0;
+  std::sort(v.begin(), v.end());
+  return v.size() % 2 ? v[v.size() / 2] : 0.5 * (v[v.size() / 2 - 1] + v[v.size() / 2]);
+}
+
+// Mean symmetric nearest-neighbour distance between two point sets [n, 2] and [m, 2].
+double Chamfer(const torch::Tensor& a, const torch::Tensor& b) {
+  const torch::Tensor d = torch::cdist(a, b);
+  return 0.5 * (std::get<0>(d.min(1)).mean().item<double>() + std::get<0>(d.min(0)).mean().item<double>());
+}
+
+}  // namespace
+
+nlohmann::json EvaluationReport::ToJson() const {
+  nlohmann::json j{{"trajectories", trajectories}, {"one_step_mse", one_step_mse}, {"horizons", nlohmann::json::array()}};
+  for (const HorizonError& h : horizons) {
+    j["horizons"].push_back({{"steps", h.steps < 0 ? nlohmann::json("end") : nlohmann::json(h.steps)},
+                             {"mean_error_spacings", h.mean_error_spacings},
+                             {"median_error_spacings", h.median_error_spacings},
+                             {"frozen_error_spacings", h.frozen_error_spacings},
+                             {"chamfer_spacings", h.chamfer_spacings}});
+  }
+  return j;
+}
+
+std::string EvaluationReport::Table() const {
+  std::ostringstream out;
+  out << "trajectories: " << trajectories << "\none-step normalized acceleration MSE: " << one_step_mse
+      << "\n\n  steps   mean error   median error   chamfer   frozen fluid   (particle spacings)\n";
+  for (const HorizonError& h : horizons) {
+    out << std::setw(7) << (h.steps < 0 ? std::string("end") : std::to_string(h.steps)) << std::fixed
+        << std::setprecision(2) << std::setw(13) << h.mean_error_spacings << std::setw(15)
+        << h.median_error_spacings << std::setw(10) << h.chamfer_spacings << std::setw(15)
+        << h.frozen_error_spacings << "\n";
+  }
+  return out.str();
+}
+
+EvaluationReport EvaluateModel(learned::LearnedSimulator& simulator, const Dataset& data,
+                               const EvaluationOptions& options) {
+  torch::NoGradGuard no_grad;
+  const int c = simulator.Config().history;
+  EvaluationReport report;
+  report.trajectories = static_cast<int>(data.trajectories.size());
+  const learned::Normalization& n = simulator.Norm();
+  const torch::Tensor mean = torch::tensor({static_cast<float>(n.acceleration_mean[0]), static_cast<float>(n.acceleration_mean[1])});
+  const torch::Tensor std = torch::tensor({static_cast<float>(n.acceleration_std[0]), static_cast<float>(n.acceleration_std[1])});
+
+  double squared_error = 0.0, count = 0.0;
+  std::vector<int> horizons = options.horizons;
+  horizons.push_back(-1);
+  std::vector<std::vector<double>> errors(horizons.size()), frozen(horizons.size()), chamfer(horizons.size());
+  for (const TrajectoryTensors& t : data.trajectories) {
+    for (int frame = c; frame + 1 < t.Frames(); frame += options.one_step_stride) {
+      const int64_t alive = t.AliveAt(frame - c);
+      const torch::Tensor window = t.positions.narrow(0, frame - c, c + 1).narrow(1, 0, alive);
+      const torch::Tensor full = torch::cat({window, t.obstacles.unsqueeze(0).expand({c + 1, -1, -1})}, 1);
+      const torch::Tensor predicted =
+          simulator.PredictNormalizedAcceleration(simulator.BuildGraph(full, static_cast<int>(alive), t.domain)).narrow(0, 0, alive);
+      const torch::Tensor acceleration = t.positions.select(0, frame + 1).narrow(0, 0, alive) - 2 * window.select(0, c) + window.select(0, c - 1);
+      squared_error += (predicted - (acceleration - mean) / std).pow(2).sum().item<double>();
+      count += 2.0 * alive;
+    }
+    const int steps = t.Frames() - 1 - c;
+    const learned::RolloutSetup setup = SetupFromData(t, c, steps, c);
+    const torch::Tensor rollout = learned::Rollout(simulator, setup, t.obstacles, t.capsules);
+    const int64_t particles = rollout.size(1);
+    for (size_t h = 0; h < horizons.size(); ++h) {
+      const int k = horizons[h] < 0 ? steps : std::min(horizons[h], steps);
+      const torch::Tensor truth = t.positions.select(0, c + k).narrow(0, 0, particles);
+      const torch::Tensor start = t.positions.select(0, c).narrow(0, 0, particles);
+      errors[h].push_back((rollout.select(0, k) - truth).norm(2, 1).mean().item<double>() / t.particle_spacing_m);
+      frozen[h].push_back((start - truth).norm(2, 1).mean().item<double>() / t.particle_spacing_m);
+      chamfer[h].push_back(Chamfer(rollout.select(0, k), truth) / t.particle_spacing_m);
+    }
+  }
+  report.one_step_mse = squared_error / std::max(1.0, count);
+  for (size_t h = 0; h < horizons.size(); ++h) {
+    HorizonError e;
+    e.steps = horizons[h];
+    auto mean_of = [](const std::vector<double>& v) {
+      double s = 0.0;
+      for (double x : v) s += x;
+      return v.empty() ? 0.0 : s / v.size();
+    };
+    e.mean_error_spacings = mean_of(errors[h]);
+    e.median_error_spacings = Median(errors[h]);
+    e.frozen_error_spacings = mean_of(frozen[h]);
+    e.chamfer_spacings = mean_of(chamfer[h]);
+    report.horizons.push_back(e);
+  }
+  return report;
+}
+
+Trajectory LearnedRolloutOfData(learned::LearnedSimulator& simulator, const Trajectory& data) {
+  torch::NoGradGuard no_grad;
+  const TrajectoryTensors t = ToTensors(data);
+  const int c = simulator.Config().history;
+  const int steps = t.Frames() - 1 - c;
+  const torch::Tensor rollout = learned::Rollout(simulator, SetupFromData(t, c, steps, c), t.obstacles, t.capsules);
+  Trajectory out = data;
+  out.simulator = "learned";
+  const int64_t particles = rollout.size(1);
+  const auto positions = rollout.accessor<float, 3>();
+  for (int k = 0; k <= steps; ++k) {
+    for (int64_t i = 0; i < data.particle_count; ++i) {
+      const size_t index = (static_cast<size_t>(c + k) * data.particle_count + i) * 2;
+      const bool simulated = i < particles;  // particles born after the start are not simulated
+      out.positions[index] = simulated ? positions[k][i][0] : std::nanf("");
+      out.positions[index + 1] = simulated ? positions[k][i][1] : std::nanf("");
+    }
+  }
+  return out;
+}
+
+}  // namespace flowdesign::simulator::training

@@ -1,0 +1,43 @@
+// `flowdesign evaluate-model`: accuracy of a learned simulator on held-out trajectories.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "simulator/learned/learned_simulator.h"
+#include "simulator/training/dataset.h"
+#include "simulator/trajectory.h"
+
+namespace flowdesign::simulator::training {
+
+struct EvaluationOptions {
+  std::vector<int> horizons{25, 50, 100};  // rollout steps at which errors are reported (plus the end)
+  int one_step_stride = 5;                 // one-step MSE on every k-th frame
+};
+
+struct HorizonError {
+  int steps = 0;  // -1: the end of each trajectory
+  double mean_error_spacings = 0.0;    // mean over trajectories of the mean particle error
+  double median_error_spacings = 0.0;  // median over trajectories
+  double frozen_error_spacings = 0.0;  // the same for fluid left where it starts (baseline)
+  double chamfer_spacings = 0.0;       // permutation-free: mean symmetric nearest-neighbour distance
+};
+
+struct EvaluationReport {
+  int trajectories = 0;
+  double one_step_mse = 0.0;  // normalized acceleration, fluid particles, no input noise
+  std::vector<HorizonError> horizons;
+  nlohmann::json ToJson() const;
+  std::string Table() const;
+};
+
+EvaluationReport EvaluateModel(learned::LearnedSimulator& simulator, const Dataset& data,
+                               const EvaluationOptions& options);
+
+// The learned rollout of one data trajectory from frame `history`, with the data's geometry,
+// as a Trajectory aligned with the data (the first `history` frames copied from it).
+Trajectory LearnedRolloutOfData(learned::LearnedSimulator& simulator, const Trajectory& data);
+
+}  // namespace flowdesign::simulator::training

@@ -1,0 +1,183 @@
+// Model files, the neighbour search, training (loss falls, resume continues the same run) and
+// evaluation, on a tiny model and a tiny data set made in the test.
+#include "tests/torch_catch.h"
+
+#include <filesystem>
+#include <fstream>
+#include <random>
+#include <set>
+#include <sstream>
+
+#include "simulator/data_generation/generate.h"
+#include "simulator/learned/model_file.h"
+#include "simulator/learned/radius_graph.h"
+#include "simulator/training/evaluation.h"
+#include "simulator/training/trainer.h"
+#include "tasks/file_util.h"
+#include "tests/simulator/learned_test_support.h"
+#include "tests/test_support.h"
+
+namespace flowdesign::simulator::learned {
+namespace {
+
+namespace fs = std::filesystem;
+
+TEST_CASE("radius graph equals brute force, without self edges, receivers restricted", "[learned]") {
+  std::mt19937 rng(4);
+  std::uniform_real_distribution<float> u(0.0f, 0.3f);
+  const int n = 400;
+  std::vector<float> xy(2 * n);
+  for (float& v : xy) v = u(rng);
+  std::vector<uint8_t> receives(n, 0);
+  for (int i = 0; i < n; i += 3) receives[i] = 1;
+  const double radius = 0.025;
+  const EdgeList edges = RadiusGraph(xy.data(), n, receives, radius);
+  std::set<std::pair<int64_t, int64_t>> found;
+  for (size_t e = 0; e < edges.senders.size(); ++e) found.insert({edges.senders[e], edges.receivers[e]});
+  REQUIRE(found.size() == edges.senders.size());  // no duplicates
+  std::set<std::pair<int64_t, int64_t>> expected;
+  for (int r = 0; r < n; ++r) {
+    if (!receives[r]) continue;
+    for (int s = 0; s < n; ++s) {
+      const float dx = xy[2 * s] - xy[2 * r], dy = xy[2 * s + 1] - xy[2 * r + 1];
+      if (s != r && dx * dx + dy * dy < radius * radius) expected.insert({s, r});
+    }
+  }
+  CHECK(found == expected);
+  CHECK(expected.size() > 100);
+}
+
+TEST_CASE("model files round-trip and reject corrupt, incompatible or newer files", "[learned]") {
+  const std::string dir = flowdesign::testing::OutputDir("model_file");
+  torch::manual_seed(1);
+  LearnedSimulator simulator(testing::TinyConfig(), testing::TypicalNormalization());
+  const std::string path = dir + "/model.fdm";
+  SaveModel(path, simulator, {{"note", "test"}});
+  ModelFile file;
+  auto loaded = LoadModel(path, &file);
+  CHECK(file.metadata.at("note") == "test");
+  CHECK(ModelConfigToJson(loaded->Config()) == ModelConfigToJson(simulator.Config()));
+  CHECK(loaded->Norm().acceleration_std == simulator.Norm().acceleration_std);
+  for (const auto& item : simulator.Network()->named_parameters()) {
+    CHECK(torch::equal(item.value(), NetworkTensors(*loaded).at(item.key())));
+  }
+
+  std::string bytes = tasks::ReadFile(path);
+  SECTION("a flipped data byte fails the checksum") {
+    bytes[bytes.size() - 3] ^= 0x40;
+    tasks::WriteFileAtomically(dir + "/corrupt.fdm", bytes);
+    REQUIRE_THROWS_WITH(LoadModel(dir + "/corrupt.fdm"), Catch::Contains("corrupt.fdm") && Catch::Contains("checksum mismatch"));
+  }
+  SECTION("a truncated file") {
+    tasks::WriteFileAtomically(dir + "/short.fdm", bytes.substr(0, bytes.size() - 10));
+    REQUIRE_THROWS_WITH(LoadModel(dir + "/short.fdm"), Catch::Contains("short.fdm") && Catch::Contains("truncated"));
+  }
+  SECTION("a newer format version") {
+    bytes[8] = 7;
+    tasks::WriteFileAtomically(dir + "/new.fdm", bytes);
+    REQUIRE_THROWS_WITH(LoadModel(dir + "/new.fdm"), Catch::Contains("unsupported model format version 7"));
+  }
+  SECTION("not a model file") {
+    tasks::WriteFileAtomically(dir + "/text.fdm", "hello, this is not a model");
+    REQUIRE_THROWS_WITH(LoadModel(dir + "/text.fdm"), Catch::Contains("not a flowdesign model file"));
+  }
+  SECTION("a tensor whose shape does not match the config") {
+    ModelFile wrong = file;
+    wrong.config.latent_size = 24;
+    WriteModelFile(dir + "/wrong.fdm", wrong);
+    REQUIRE_THROWS_WITH(LoadModel(dir + "/wrong.fdm"), Catch::Contains("wrong.fdm: tensor") && Catch::Contains("the config needs"));
+  }
+  SECTION("a missing file") {
+    REQUIRE_THROWS_WITH(LoadModel(dir + "/absent.fdm"), Catch::Contains("absent.fdm"));
+  }
+}
+
+// A tiny data set: 4 short trajectories per split.
+std::string TinyData() {
+  const std::string dir = std::string(FLOWDESIGN_TEST_OUTPUT_DIR) + "/tiny_data";
+  data::Recipe recipe;
+  recipe.seed = 5;
+  recipe.train = 4;
+  recipe.valid = 2;
+  recipe.test = 2;
+  recipe.frames = 30;
+  recipe.max_particles = 200;
+  fs::remove_all(dir);
+  data::GenerateData(recipe, dir, {});
+  return dir;
+}
+
+training::TrainConfig TinyTrainConfig(int64_t steps) {
+  training::TrainConfig config;
+  config.model = testing::TinyConfig();
+  config.training.steps = steps;
+  config.training.batch_size = 2;
+  config.training.learning_rate = 3e-3;
+  config.training.decay_steps = 1000;
+  config.training.validate_every = 20;
+  config.training.validation_samples = 8;
+  config.training.validation_rollouts = 1;
+  config.training.validation_rollout_steps = 10;
+  config.training.log_every = 10;
+  config.training.threads = 1;
+  return config;
+}
+
+std::vector<double> TrainLosses(const std::string& log_path) {
+  std::ifstream in(log_path);
+  std::string line;
+  std::getline(in, line);
+  std::vector<double> losses;
+  while (std::getline(in, line)) {
+    std::vector<std::string> cells;
+    std::stringstream row(line);
+    for (std::string cell; std::getline(row, cell, ',');) cells.push_back(cell);
+    if (cells.size() > 3 && !cells[3].empty()) losses.push_back(std::stod(cells[3]));
+  }
+  return losses;
+}
+
+TEST_CASE("training lowers the loss, and a resumed run continues exactly where it stopped", "[learned][training]") {
+  const std::string data = TinyData();
+  const std::string straight = flowdesign::testing::OutputDir("train_straight");
+  const std::string resumed = flowdesign::testing::OutputDir("train_resumed");
+  auto quiet = [](const std::string&) {};
+  const auto summary = training::Train(data, TinyTrainConfig(80), straight, quiet);
+  CHECK(summary.finished);
+  CHECK(fs::exists(straight + "/model.fdm"));
+  const std::vector<double> losses = TrainLosses(straight + "/log.csv");
+  REQUIRE(losses.size() == 8);
+  CHECK((losses[6] + losses[7]) < 0.8 * (losses[0] + losses[1]));
+
+  // Stop at step 30 (as if killed right after a checkpoint), then resume to 80.
+  training::Train(data, TinyTrainConfig(30), resumed, quiet);
+  const auto second = training::Train(data, TinyTrainConfig(80), resumed, quiet);
+  CHECK(second.steps == 80);
+  ModelFile a = ReadModelFile(straight + "/checkpoint.fdm");
+  ModelFile b = ReadModelFile(resumed + "/checkpoint.fdm");
+  for (const auto& [name, tensor] : a.tensors) {
+    INFO(name);
+    CHECK(torch::equal(tensor, b.tensors.at(name)));
+  }
+  CHECK(TrainLosses(resumed + "/log.csv") == losses);
+
+  SECTION("evaluation reports every horizon and beats nothing-moves on short horizons is not required") {
+    auto simulator = LoadModel(straight + "/model.fdm");
+    const training::Dataset test = training::LoadSplit(data, "test");
+    const training::EvaluationReport report = training::EvaluateModel(*simulator, test, {});
+    REQUIRE(report.horizons.size() == 4);
+    CHECK(report.horizons.back().steps == -1);
+    CHECK(std::isfinite(report.one_step_mse));
+    CHECK(report.horizons.front().mean_error_spacings > 0.0);
+  }
+}
+
+TEST_CASE("a model config with an unknown field or a bad value is rejected", "[learned]") {
+  REQUIRE_THROWS_WITH(ModelConfigFromJson({{"latent_sise", 8}}, "m.json"), "m.json: latent_sise: unknown field");
+  REQUIRE_THROWS_WITH(ModelConfigFromJson({{"history", 0}}, "m.json"),
+                      "m.json: model config: history: must be in [1, 16] (got 0)");
+  REQUIRE_THROWS_WITH(ModelConfigFromJson({{"latent_size", 1.5}}, "m.json"), Catch::Contains("latent_size: wrong type"));
+}
+
+}  // namespace
+}  // namespace flowdesign::simulator::learned
