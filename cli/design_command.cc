@@ -29,6 +29,7 @@ struct DesignArgs {
   bool resume = false;
   bool no_ground_truth = false;
   bool no_pictures = false;
+  int stop_after = 0;
 };
 
 // The shipped default model: models/default/model.fdm in the working folder or the source tree.
@@ -60,6 +61,7 @@ int RunDesign(const DesignArgs& args) {
   options.seed = args.seed_given ? args.seed : task.seed;
   options.ground_truth_check = !args.no_ground_truth;
   options.pictures = !args.no_pictures && options.ground_truth_check;
+  options.stop_after_iterations = args.stop_after;
   options.model_identity = model_path + " (checksum " + model_file.checksum + ")";
   design::CheckValid(options.optimizer);
   const std::string out = args.out.empty() ? "runs/" + task.name : args.out;
@@ -94,6 +96,7 @@ void AddDesignCommand(CLI::App& root, Action& action) {
   cmd->add_flag("--resume", args->resume, "Continue a killed run in --out (loses at most one iteration)");
   cmd->add_flag("--no-ground-truth", args->no_ground_truth, "Skip the ground-truth check and the pictures");
   cmd->add_flag("--no-pictures", args->no_pictures, "Skip the pictures");
+  cmd->add_option("--stop-after", args->stop_after, "Stop every search after N more iterations (resume later with --resume)")->check(CLI::PositiveNumber);
   cmd->callback([args, &action] { action = [args] { return RunDesign(*args); }; });
 }
 

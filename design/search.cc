@@ -183,6 +183,7 @@ nlohmann::json SearchSummary::ToJson() const {
 
 std::string SearchSummary::Table() const {
   std::ostringstream out;
+  if (!completed) return "stopped early: resume to finish the searches and check the designs\n";
   out << "search  iterations  evaluations  seconds   learned (exact)  ground truth  transfer gap\n";
   for (const StartResult& s : starts) {
     out << std::setw(6) << s.start << std::setw(12) << s.summary.iterations << std::setw(13) << s.summary.evaluations
@@ -238,6 +239,7 @@ SearchSummary RunSearch(const tasks::Task& task, const DesignProblem& problem, c
   std::mutex progress_mutex;
   const auto start_time = Clock::now();
   std::vector<Clock::time_point> last_line(options.starts, Clock::now() - std::chrono::hours(1));
+  std::vector<int> new_iterations(options.starts, 0);
   tbb::task_arena arena(cores);
   arena.execute([&] {
     tbb::parallel_for(0, options.starts, [&](int k) {
@@ -276,7 +278,8 @@ SearchSummary RunSearch(const tasks::Task& task, const DesignProblem& problem, c
           progress(line.str());
           last_line[k] = Clock::now();
         }
-        return true;
+        ++new_iterations[k];
+        return options.stop_after_iterations <= 0 || new_iterations[k] < options.stop_after_iterations;
       };
       result.summary = Optimize(problem, result.x0, optimizer, callbacks, resuming ? &resume_state : nullptr);
       tasks::SaveDesign(task, {task.name, result.summary.best_x}, dir + "/design.json");
@@ -286,6 +289,13 @@ SearchSummary RunSearch(const tasks::Task& task, const DesignProblem& problem, c
   summary.learned_rollouts = problem.Rollouts();
   summary.gradient_evaluations = problem.GradientEvaluations();
   summary.simulator_steps = problem.SimulatorSteps();
+  for (const StartResult& result : summary.starts) {
+    if (result.summary.termination_type == OptimizerTermination::kStoppedByCallback) summary.completed = false;
+  }
+  if (!summary.completed) {
+    progress("stopped after " + std::to_string(options.stop_after_iterations) + " iterations; continue with --resume");
+    return summary;
+  }
 
   // Every final design in both simulators.
   const auto check_start = Clock::now();

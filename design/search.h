@@ -31,6 +31,8 @@ struct SearchOptions {
                                     // this fraction of each parameter's range
   bool ground_truth_check = true;   // re-simulate every final design with MPM
   bool pictures = true;             // design.png, ground_truth.gif, comparison.gif, objective.svg
+  int stop_after_iterations = 0;    // > 0: every search stops after this many new iterations and
+                                    // the run stays resumable (no checks, no pictures)
   std::string model_identity;       // recorded in settings.json (path and checksum)
 };
 nlohmann::json SearchOptionsToJson(const SearchOptions& options);
@@ -46,6 +48,7 @@ struct StartResult {
 };
 
 struct SearchSummary {
+  bool completed = true;         // false: stopped early (stop_after_iterations); resume to finish
   std::vector<StartResult> starts;
   int best_start = 0;            // by the learned exact objective
   double search_seconds = 0.0;   // wall clock of the searches

@@ -1,0 +1,214 @@
+// The design engine end to end on a small task with a "ballistic" learned simulator:
+// parameterization, gradients through the rollout, every optimizer, parallel and resumed
+// searches, and the command line's handling of bad values.
+#include "tests/torch_catch.h"
+
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+
+#include "design/design_problem.h"
+#include "design/search.h"
+#include "simulator/scene.h"
+#include "simulator/learned/model_file.h"
+#include "tasks/file_util.h"
+#include "tasks/tool_geometry.h"
+#include "tests/design/design_test_support.h"
+#include "tests/test_support.h"
+
+namespace flowdesign::design {
+namespace {
+
+TEST_CASE("the LibTorch parameterization matches the double-precision tool geometry", "[design]") {
+  tasks::Task task = testing::SmallContainTask();
+  tasks::Tool ramp;
+  ramp.name = "ramp";
+  ramp.kind = tasks::ToolKind::kRamp;
+  ramp.thickness_m = 0.02;
+  ramp.ramp.length_m = 0.2;
+  ramp.ramp.center_bounds = {{0.1, 0.1}, {0.5, 0.5}};
+  ramp.ramp.angle_min_deg = -45;
+  ramp.ramp.angle_max_deg = 45;
+  task.tools.push_back(ramp);
+  task.walls.push_back({{{0.0, 0.1}, {0.1, 0.1}, {0.1, 0.2}}, 0.02});
+  const std::vector<double> x{-30, 45, 10, 60, 0.3, 0.2, -20};
+  const Parameterization parameterization(task);
+  const torch::Tensor capsules = parameterization.Capsules(torch::tensor(x, torch::kFloat64));
+  const std::vector<tasks::Capsule> expected = tasks::SolidCapsules(task, x);
+  REQUIRE(capsules.size(0) == static_cast<int64_t>(expected.size()));
+  for (size_t k = 0; k < expected.size(); ++k) {
+    const tasks::Capsule& c = expected[k];
+    const double values[] = {c.a.x, c.a.y, c.b.x, c.b.y, c.radius};
+    for (int j = 0; j < 5; ++j) CHECK(capsules[k][j].item<double>() == Approx(values[j]).margin(1e-12));
+  }
+}
+
+TEST_CASE("the objective's gradient through a learned rollout agrees with finite differences", "[design][gradient]") {
+  // The same chain as DesignProblem (parameters -> capsules -> obstacle particles -> rollout ->
+  // smooth objective), in double precision so that central differences are exact enough.
+  const tasks::Task task = testing::SmallContainTask();
+  auto simulator = testing::BallisticSimulator();
+  torch::manual_seed(5);
+  {
+    torch::NoGradGuard no_grad;  // a non-trivial network, not only the ballistic part
+    for (const auto& item : simulator->Network()->named_parameters()) {
+      if (item.key().rfind("decoder.", 0) == 0) item.value().normal_(0.0, 0.05);
+    }
+  }
+  simulator->To(torch::kFloat64);
+  const Parameterization parameterization(task);
+  const objectives::Objective objective(task);
+  tasks::Task fluid_only = task;
+  fluid_only.tools.clear();
+  simulator::learned::RolloutSetup setup =
+      simulator::learned::MakeRolloutSetup(simulator::BuildScene(fluid_only, {}), simulator->Config().history);
+  setup.initial_states = setup.initial_states.to(torch::kFloat64);
+  const auto counts = simulator::learned::ObstacleParticleCounts(tasks::SolidCapsules(task, parameterization.Initial()), 0.01);
+  auto value = [&](const torch::Tensor& parameters) {
+    const torch::Tensor capsules = parameterization.Capsules(parameters);
+    const torch::Tensor positions = simulator::learned::Rollout(
+        *simulator, setup, simulator::learned::SampleObstacleParticles(capsules, counts), capsules);
+    return objective.Smooth(positions, setup.birth_frame, parameters);
+  };
+  const std::vector<double> x{-40.0, 30.0, 25.0, 35.0};
+  torch::Tensor leaf = torch::tensor(x, torch::kFloat64).requires_grad_(true);
+  value(leaf).backward();
+  const torch::Tensor analytic = leaf.grad();
+  REQUIRE(analytic.abs().max().item<double>() > 0.0);
+  torch::NoGradGuard no_grad;
+  for (int64_t i = 0; i < leaf.size(0); ++i) {
+    const double h = 1e-5;  // degrees
+    torch::Tensor plus = torch::tensor(x, torch::kFloat64), minus = plus.clone();
+    plus[i] += h;
+    minus[i] -= h;
+    const double numeric = (value(plus).item<double>() - value(minus).item<double>()) / (2 * h);
+    const double a = analytic[i].item<double>();
+    INFO("parameter " << i << ": analytic " << a << ", numeric " << numeric);
+    CHECK(std::abs(a - numeric) <= 1e-3 * std::max(std::abs(numeric), 1e-3));
+  }
+}
+
+TEST_CASE("every optimizer improves the small Contain task from its start", "[design][optimizer]") {
+  const tasks::Task task = testing::SmallContainTask();
+  auto simulator = testing::BallisticSimulator();
+  const DesignProblem problem(task, *simulator);
+  const std::vector<double> x0 = problem.Params().Initial();
+  for (const char* name : {"adam", "lbfgs", "cem", "random"}) {
+    OptimizerOptions options = OptionsFromSettings(task.optimizer, 3);
+    options.kind = ParseOptimizerKind(name);
+    options.learning_rate = 0.3;
+    const OptimizerSummary summary = Optimize(problem, x0, options);
+    INFO(name << ": " << summary.BriefReport());
+    CHECK(summary.best_value < summary.initial_value - 0.05);
+  }
+}
+
+SearchOptions SmallSearch(const tasks::Task& task, const char* optimizer, int threads) {
+  SearchOptions options;
+  options.optimizer = OptionsFromSettings(task.optimizer, 0);
+  options.optimizer.kind = ParseOptimizerKind(optimizer);
+  options.starts = 2;
+  options.threads = threads;
+  options.seed = 11;
+  options.pictures = false;
+  return options;
+}
+
+std::string HistoryWithoutTime(const std::string& path) {
+  // Drops the seconds column (the 6th), which differs between runs.
+  std::ifstream in(path);
+  std::string line, out;
+  while (std::getline(in, line)) {
+    std::vector<std::string> cells;
+    std::stringstream row(line);
+    for (std::string cell; std::getline(row, cell, ',');) cells.push_back(cell);
+    for (size_t i = 0; i < cells.size(); ++i) {
+      if (i != 5) out += cells[i] + ",";
+    }
+    out += "\n";
+  }
+  return out;
+}
+
+TEST_CASE("parallel CEM searches give the same designs for 1 and 2 threads, with a ground-truth check", "[design][search]") {
+  const tasks::Task task = testing::SmallContainTask();
+  auto simulator = testing::BallisticSimulator();
+  const DesignProblem problem(task, *simulator);
+  auto quiet = [](const std::string&) {};
+  const std::string one = flowdesign::testing::OutputDir("search_cem_1"), two = flowdesign::testing::OutputDir("search_cem_2");
+  const SearchSummary a = RunSearch(task, problem, SmallSearch(task, "cem", 1), one, false, quiet);
+  const SearchSummary b = RunSearch(task, problem, SmallSearch(task, "cem", 2), two, false, quiet);
+  REQUIRE(a.starts.size() == 2);
+  for (int k = 0; k < 2; ++k) {
+    CHECK(a.starts[k].summary.best_x == b.starts[k].summary.best_x);
+    CHECK(a.starts[k].learned_exact == b.starts[k].learned_exact);
+    CHECK(std::isfinite(a.starts[k].ground_truth_exact));
+  }
+  CHECK(a.starts[0].x0 != a.starts[1].x0);  // each search starts from its own point
+  CHECK(std::filesystem::exists(one + "/best_design.json"));
+  CHECK(std::filesystem::exists(one + "/summary.json"));
+  CHECK(HistoryWithoutTime(one + "/search_001/history.csv") == HistoryWithoutTime(two + "/search_001/history.csv"));
+  SECTION("a second run into the same folder needs --resume") {
+    REQUIRE_THROWS_WITH(RunSearch(task, problem, SmallSearch(task, "cem", 1), one, false, quiet),
+                        Catch::Contains("already holds a run; add --resume"));
+  }
+}
+
+TEST_CASE("a search stopped part-way and resumed follows the same trajectory", "[design][search][resume]") {
+  const tasks::Task task = testing::SmallContainTask();
+  auto simulator = testing::BallisticSimulator();
+  const DesignProblem problem(task, *simulator);
+  auto quiet = [](const std::string&) {};
+  for (const char* optimizer : {"adam", "cem"}) {
+    const std::string straight = flowdesign::testing::OutputDir(std::string("resume_straight_") + optimizer);
+    const std::string resumed = flowdesign::testing::OutputDir(std::string("resume_resumed_") + optimizer);
+    SearchOptions options = SmallSearch(task, optimizer, 1);
+    options.ground_truth_check = false;
+    const SearchSummary full = RunSearch(task, problem, options, straight, false, quiet);
+    SearchOptions first_part = options;
+    first_part.stop_after_iterations = 2;  // as if killed after iteration 2
+    CHECK_FALSE(RunSearch(task, problem, first_part, resumed, false, quiet).completed);
+    const SearchSummary rest = RunSearch(task, problem, options, resumed, true, quiet);
+    CHECK(rest.completed);
+    for (int k = 0; k < 2; ++k) {
+      INFO(optimizer << " search " << k);
+      CHECK(rest.starts[k].summary.best_x == full.starts[k].summary.best_x);
+      const std::string file = "/search_00" + std::to_string(k) + "/history.csv";
+      CHECK(HistoryWithoutTime(resumed + file) == HistoryWithoutTime(straight + file));
+    }
+  }
+}
+
+// Runs the flowdesign command line; returns the exit code and puts stderr+stdout in *output.
+int RunCli(const std::string& arguments, std::string* output) {
+  const std::string command = std::string(FLOWDESIGN_CLI_PATH) + " " + arguments + " 2>&1";
+  FILE* pipe = popen(command.c_str(), "r");
+  char buffer[512];
+  output->clear();
+  while (fgets(buffer, sizeof(buffer), pipe) != nullptr) *output += buffer;
+  const int status = pclose(pipe);
+  return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+}
+
+TEST_CASE("bad design command lines give clear errors and exit code 2", "[design][cli]") {
+  std::string output;
+  const std::string task = flowdesign::testing::SourcePath("tasks/contain.json");
+  const std::string model = flowdesign::testing::OutputDir("cli_model") + "/model.fdm";
+  {
+    auto simulator = testing::BallisticSimulator();
+    // A model for the Contain task's setup, so only the bad flag is wrong below.
+    simulator::learned::SaveModel(model, *simulator, {});
+  }
+  CHECK(RunCli("design " + task + " --model " + model + " --optimizer sgd --out /tmp/unused", &output) == 2);
+  CHECK_THAT(output, Catch::Contains("unknown optimizer 'sgd' (expected adam, lbfgs, cem or random)"));
+  CHECK(RunCli("design " + task + " --starts 0", &output) == 2);
+  CHECK_THAT(output, Catch::Contains("--starts"));
+  CHECK(RunCli("design " + task + " --model /nonexistent/model.fdm", &output) == 2);
+  CHECK_THAT(output, Catch::Contains("/nonexistent/model.fdm: no such model file"));
+  CHECK(RunCli("design /nonexistent/task.json", &output) == 2);
+  CHECK(RunCli("design --help", &output) == 0);
+  CHECK_THAT(output, Catch::Contains("--resume"));
+}
+
+}  // namespace
+}  // namespace flowdesign::design
