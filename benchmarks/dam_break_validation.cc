@@ -28,7 +28,7 @@ void Usage() {
                "[--threads N]\n"
                "  --spacing S   particle spacing in m (repeatable; default 0.01)\n"
                "  --a A         column width in m (default 0.1; height 2a)\n"
-               "  --reference   Martin & Moyce CSV (default: the copy in ../shared/reference)\n";
+               "  --reference   Martin & Moyce CSV (default: docs/reference/, a copy of shared/reference)\n";
 }
 
 }  // namespace
@@ -36,7 +36,7 @@ void Usage() {
 int main(int argc, char** argv) {
   std::string svg_path;
   std::string reference_path =
-      std::string(FLOWDESIGN_SOURCE_DIR) + "/../shared/reference/dam_break_martin_moyce_1952.csv";
+      std::string(FLOWDESIGN_SOURCE_DIR) + "/docs/reference/dam_break_martin_moyce_1952.csv";
   std::vector<double> spacings;
   double a = 0.1;
   int threads = 1;

@@ -1,5 +1,7 @@
 #include "design/export.h"
 
+#include "design/plot.h"
+
 #include <dl_dxf.h>
 #include <dl_writer_ascii.h>
 
@@ -169,20 +171,6 @@ std::string CsvField(const std::string& text) {
   return out + "\"";
 }
 
-std::string XmlEscape(const std::string& text) {
-  std::string out;
-  for (char c : text) {
-    switch (c) {
-      case '&': out += "&amp;"; break;
-      case '<': out += "&lt;"; break;
-      case '>': out += "&gt;"; break;
-      case '"': out += "&quot;"; break;
-      case '\'': out += "&apos;"; break;
-      default: out += c;
-    }
-  }
-  return out;
-}
 
 // SVG coordinates: metres with y flipped, so that the viewBox can stay in metres and up is up.
 std::string SvgPoints(const std::vector<Vec2>& points) {

@@ -14,19 +14,6 @@ namespace {
 const char* const kColors[] = {"#1f77b4", "#d62728", "#2ca02c", "#ff7f0e",
                                "#9467bd", "#8c564b", "#e377c2", "#17becf"};
 
-std::string Escape(const std::string& text) {
-  std::string out;
-  for (char c : text) {
-    switch (c) {
-      case '&': out += "&amp;"; break;
-      case '<': out += "&lt;"; break;
-      case '>': out += "&gt;"; break;
-      case '"': out += "&quot;"; break;
-      default: out += c;
-    }
-  }
-  return out;
-}
 
 std::string Num(double v) {  // compact coordinates
   char buffer[32];
@@ -145,7 +132,7 @@ std::string PlotToSvg(const std::vector<PlotSeries>& series, const PlotOptions& 
       << "\" width=\"" << Num(plot_w) << "\" height=\"" << Num(plot_h) << "\"/></clipPath></defs>\n";
   if (!options.title.empty()) {
     svg << "<text x=\"" << Num(left + plot_w / 2) << "\" y=\"24\" text-anchor=\"middle\" "
-        << "font-size=\"15\" font-weight=\"bold\">" << Escape(options.title) << "</text>\n";
+        << "font-size=\"15\" font-weight=\"bold\">" << XmlEscape(options.title) << "</text>\n";
   }
   // Grid, ticks and labels.
   svg << "<g stroke=\"#dddddd\" stroke-width=\"1\">\n";
@@ -160,22 +147,22 @@ std::string PlotToSvg(const std::vector<PlotSeries>& series, const PlotOptions& 
   svg << "</g>\n<g fill=\"#333333\">\n";
   for (double t : ax.ticks) {
     svg << "<text x=\"" << Num(px(t)) << "\" y=\"" << Num(top + plot_h + 16)
-        << "\" text-anchor=\"middle\">" << Escape(ax.Label(t)) << "</text>\n";
+        << "\" text-anchor=\"middle\">" << XmlEscape(ax.Label(t)) << "</text>\n";
   }
   for (double t : ay.ticks) {
     svg << "<text x=\"" << Num(left - 6) << "\" y=\"" << Num(py_plot(t) + 4)
-        << "\" text-anchor=\"end\">" << Escape(ay.Label(t)) << "</text>\n";
+        << "\" text-anchor=\"end\">" << XmlEscape(ay.Label(t)) << "</text>\n";
   }
   svg << "</g>\n";
   svg << "<rect x=\"" << Num(left) << "\" y=\"" << Num(top) << "\" width=\"" << Num(plot_w)
       << "\" height=\"" << Num(plot_h) << "\" fill=\"none\" stroke=\"#333333\"/>\n";
   if (!options.x_label.empty()) {
     svg << "<text x=\"" << Num(left + plot_w / 2) << "\" y=\"" << Num(height - 12)
-        << "\" text-anchor=\"middle\">" << Escape(options.x_label) << "</text>\n";
+        << "\" text-anchor=\"middle\">" << XmlEscape(options.x_label) << "</text>\n";
   }
   if (!options.y_label.empty()) {
     svg << "<text transform=\"translate(16 " << Num(top + plot_h / 2)
-        << ") rotate(-90)\" text-anchor=\"middle\">" << Escape(options.y_label) << "</text>\n";
+        << ") rotate(-90)\" text-anchor=\"middle\">" << XmlEscape(options.y_label) << "</text>\n";
   }
   // Series.
   svg << "<g clip-path=\"url(#plot-area)\">\n";
@@ -234,7 +221,7 @@ std::string PlotToSvg(const std::vector<PlotSeries>& series, const PlotOptions& 
         svg << "<circle cx=\"" << Num(left + 28) << "\" cy=\"" << Num(y - 4) << "\" r=\"4\" fill=\""
             << color << "\"/>\n";
       }
-      svg << "<text x=\"" << Num(left + 46) << "\" y=\"" << Num(y) << "\">" << Escape(s.name)
+      svg << "<text x=\"" << Num(left + 46) << "\" y=\"" << Num(y) << "\">" << XmlEscape(s.name)
           << "</text>\n";
     }
     svg << "</g>\n";
@@ -246,6 +233,21 @@ std::string PlotToSvg(const std::vector<PlotSeries>& series, const PlotOptions& 
 void WriteSvgPlot(const std::string& path, const std::vector<PlotSeries>& series,
                   const PlotOptions& options) {
   tasks::WriteFileAtomically(path, PlotToSvg(series, options));
+}
+
+std::string XmlEscape(const std::string& text) {
+  std::string out;
+  for (char c : text) {
+    switch (c) {
+      case '&': out += "&amp;"; break;
+      case '<': out += "&lt;"; break;
+      case '>': out += "&gt;"; break;
+      case '"': out += "&quot;"; break;
+      case '\'': out += "&apos;"; break;
+      default: out += c;
+    }
+  }
+  return out;
 }
 
 }  // namespace flowdesign::design

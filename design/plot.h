@@ -30,6 +30,9 @@ struct PlotOptions {
 };
 
 // The plot as a standalone SVG document.
+// Escapes text for SVG/XML content and attribute values.
+std::string XmlEscape(const std::string& text);
+
 std::string PlotToSvg(const std::vector<PlotSeries>& series, const PlotOptions& options = {});
 
 // Writes PlotToSvg(...) to `path` atomically. Throws std::runtime_error naming the path.

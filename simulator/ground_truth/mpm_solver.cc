@@ -29,6 +29,25 @@ inline int BaseCell(float x, float origin, float inv_dx) {
   return static_cast<int>((x - origin) * inv_dx - 0.5f);
 }
 
+// A particle's 3 x 3 node stencil: its lowest node, its offset from it in cells, and the
+// quadratic B-spline weights along each axis. P2G and G2P both use it.
+struct Stencil {
+  int bx, by;
+  float fx, fy;
+  float wx[3], wy[3];
+};
+
+inline Stencil StencilAt(float x, float y, float origin_x, float origin_y, float inv_dx) {
+  Stencil s;
+  s.bx = BaseCell(x, origin_x, inv_dx);
+  s.by = BaseCell(y, origin_y, inv_dx);
+  s.fx = (x - origin_x) * inv_dx - s.bx;
+  s.fy = (y - origin_y) * inv_dx - s.by;
+  Weights(s.fx, s.wx);
+  Weights(s.fy, s.wy);
+  return s;
+}
+
 }  // namespace
 
 struct MpmSolver::Arena {
@@ -233,14 +252,11 @@ void MpmSolver::ParticleToGrid(float dt) {
       const int s = 2 * k + parity;
       for (int q = stripe_start_[s]; q < stripe_start_[s + 1]; ++q) {
         const int p = stripe_particles_[q];
-        const float gx = (px_[p] - origin_x_) * inv_dx_;
-        const float gy = (py_[p] - origin_y_) * inv_dx_;
-        const int bx = BaseCell(px_[p], origin_x_, inv_dx_);
-        const int by = BaseCell(py_[p], origin_y_, inv_dx_);
-        const float fx = gx - bx, fy = gy - by;
-        float wx[3], wy[3];
-        Weights(fx, wx);
-        Weights(fy, wy);
+        const Stencil st = StencilAt(px_[p], py_[p], origin_x_, origin_y_, inv_dx_);
+        const int bx = st.bx, by = st.by;
+        const float fx = st.fx, fy = st.fy;
+        const float* wx = st.wx;
+        const float* wy = st.wy;
         const float stress = stress_scale * (J_[p] - 1.0f);
         // Node momentum and mass as one 4-lane update: (px, py, m, unused).
         const Eigen::Array4f base(particle_mass_ * vx_[p], particle_mass_ * vy_[p], particle_mass_, 0.0f);
@@ -295,14 +311,11 @@ float MpmSolver::GridToParticle(float dt) {
       tbb::blocked_range<int>(0, ParticleCount(), 256), 0.0f,
       [&](const tbb::blocked_range<int>& r, float max_speed2) {
         for (int p = r.begin(); p < r.end(); ++p) {
-          const float gx = (px_[p] - origin_x_) * inv_dx_;
-          const float gy = (py_[p] - origin_y_) * inv_dx_;
-          const int bx = BaseCell(px_[p], origin_x_, inv_dx_);
-          const int by = BaseCell(py_[p], origin_y_, inv_dx_);
-          const float fx = gx - bx, fy = gy - by;
-          float wx[3], wy[3];
-          Weights(fx, wx);
-          Weights(fy, wy);
+          const Stencil st = StencilAt(px_[p], py_[p], origin_x_, origin_y_, inv_dx_);
+          const int bx = st.bx, by = st.by;
+          const float fx = st.fx, fy = st.fy;
+          const float* wx = st.wx;
+          const float* wy = st.wy;
           // Lanes 0 and 1 hold x and y of velocity-like sums.
           Eigen::Array4f v = Eigen::Array4f::Zero(), bx_sum = v, by_sum = v;
           for (int i = 0; i < 3; ++i) {

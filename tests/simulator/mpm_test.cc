@@ -58,7 +58,7 @@ MpmOptions Threads(int threads) {
 
 TEST_CASE("dam break: surge front matches Martin & Moyce (1952) within 10%", "[mpm][validation]") {
   const std::vector<DamBreakPoint> measured =
-      LoadDamBreakReference(SourcePath("../shared/reference/dam_break_martin_moyce_1952.csv"));
+      LoadDamBreakReference(SourcePath("docs/reference/dam_break_martin_moyce_1952.csv"));
   REQUIRE(measured.size() >= 5);
   const double a = 0.1, spacing = 0.01;
   const DamBreakResult result = RunDamBreak(a, spacing, /*threads=*/1, /*max_T=*/6.0);
