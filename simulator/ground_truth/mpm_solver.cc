@@ -235,13 +235,26 @@ void MpmSolver::BucketByStripe() {
   for (int s = 0; s < stripes_; ++s) start[s + 1] += start[s];
   stripe_cursor_.assign(start.begin(), start.end() - 1);
   for (int p = 0; p < n; ++p) stripe_particles_[stripe_cursor_[stripe_[p]]++] = p;
+  // Node columns touched this substep: from the first to the last non-empty stripe, plus the
+  // two extra columns of a 3-node stencil.
+  int first = stripes_, last = -1;
+  for (int s = 0; s < stripes_; ++s) {
+    if (start[s + 1] > start[s]) {
+      first = std::min(first, s);
+      last = s;
+    }
+  }
+  active_columns_ = last < 0 ? std::pair<int, int>{0, -1}
+                             : std::pair<int, int>{first * kStripeWidth, std::min(nx_ - 1, last * kStripeWidth + kStripeWidth + 1)};
 }
 
 void MpmSolver::ParticleToGrid(float dt) {
-  tbb::parallel_for(tbb::blocked_range<size_t>(0, grid_.size(), 4096),
-                    [&](const tbb::blocked_range<size_t>& r) {
-                      std::fill(grid_.begin() + r.begin(), grid_.begin() + r.end(), Node::Zero());
-                    });
+  // Only the columns the particles' stencils reach are cleared, written, updated and read.
+  const size_t first = static_cast<size_t>(active_columns_.first) * ny_;
+  const size_t last = static_cast<size_t>(active_columns_.second + 1) * ny_;
+  tbb::parallel_for(tbb::blocked_range<size_t>(first, last, 4096), [&](const tbb::blocked_range<size_t>& r) {
+    std::fill(grid_.begin() + r.begin(), grid_.begin() + r.end(), Node::Zero());
+  });
   const float stress_scale = -dt * 4.0f * inv_dx_ * inv_dx_ * particle_volume_ * bulk_modulus_;
   const float dx = static_cast<float>(dx_);
   // Stripes of the same parity touch disjoint node columns: run them in parallel, parity by
@@ -277,7 +290,8 @@ void MpmSolver::ParticleToGrid(float dt) {
 void MpmSolver::UpdateGrid(float dt) {
   const float gxv = static_cast<float>(scene_.gravity.x) * dt;
   const float gyv = static_cast<float>(scene_.gravity.y) * dt;
-  tbb::parallel_for(tbb::blocked_range<int>(0, nx_, 8), [&](const tbb::blocked_range<int>& r) {
+  tbb::parallel_for(tbb::blocked_range<int>(active_columns_.first, active_columns_.second + 1, 8),
+                    [&](const tbb::blocked_range<int>& r) {
     for (int i = r.begin(); i < r.end(); ++i) {
       for (int j = 0; j < ny_; ++j) {
         const size_t k = static_cast<size_t>(i) * ny_ + j;

@@ -8,6 +8,7 @@
 #include <atomic>
 #include <functional>
 #include <memory>
+#include <utility>
 #include <vector>
 
 #include <Eigen/Core>
@@ -95,6 +96,7 @@ class MpmSolver {
   int stripes_ = 0;
   std::vector<int> stripe_;  // per particle, updated whenever it moves
   std::vector<int> stripe_start_, stripe_particles_, stripe_cursor_;
+  std::pair<int, int> active_columns_{0, -1};  // node columns the current substep touches
 
   float max_speed_ = 0.0f;
   int frame_ = 0;
