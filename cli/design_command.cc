@@ -39,6 +39,20 @@ std::string DefaultModelPath() {
   return std::string(FLOWDESIGN_SOURCE_DIR) + "/" + relative;
 }
 
+// runs/NAME, or runs/NAME-2, -3, ... so that running the same command again never clobbers an
+// earlier run; with --resume, the newest of them.
+std::string DefaultRunFolder(const std::string& task_name, bool resume) {
+  const std::string base = "runs/" + task_name;
+  auto used = [](const std::string& dir) { return fs::exists(dir + "/settings.json"); };
+  if (!used(base)) return base;
+  std::string newest = base;
+  for (int k = 2;; ++k) {
+    const std::string candidate = base + "-" + std::to_string(k);
+    if (!used(candidate)) return resume ? newest : candidate;
+    newest = candidate;
+  }
+}
+
 int RunDesign(const DesignArgs& args) {
   const tasks::Task task = tasks::LoadTask(args.task_path);
   const std::string model_path = args.model.empty() ? DefaultModelPath() : args.model;
@@ -64,7 +78,7 @@ int RunDesign(const DesignArgs& args) {
   options.stop_after_iterations = args.stop_after;
   options.model_identity = model_path + " (checksum " + model_file.checksum + ")";
   design::CheckValid(options.optimizer);
-  const std::string out = args.out.empty() ? "runs/" + task.name : args.out;
+  const std::string out = args.out.empty() ? DefaultRunFolder(task.name, args.resume) : args.out;
 
   const design::DesignProblem problem(task, *simulator);
   std::cerr << "designing '" << task.name << "': " << problem.Dimension() << " parameters, " << problem.Frames()
@@ -92,7 +106,7 @@ void AddDesignCommand(CLI::App& root, Action& action) {
   cmd->add_option("--population", args->population, "CEM / random samples per iteration (default: the task's)")->check(CLI::Range(2, 100000));
   cmd->add_option("--seed", args->seed, "Seed (default: the task's); the same seed gives the same design")->each([args](const std::string&) { args->seed_given = true; });
   cmd->add_option("--model", args->model, "Learned simulator model (.fdm); default: models/default/model.fdm");
-  cmd->add_option("--out", args->out, "Run folder (default: runs/<task name>)");
+  cmd->add_option("--out", args->out, "Run folder (default: runs/<task name>, or -2, -3, ... if that exists)");
   cmd->add_flag("--resume", args->resume, "Continue a killed run in --out (loses at most one iteration)");
   cmd->add_flag("--no-ground-truth", args->no_ground_truth, "Skip the ground-truth check and the pictures");
   cmd->add_flag("--no-pictures", args->no_pictures, "Skip the pictures");
