@@ -5,6 +5,7 @@
 
 #include "cli/commands.h"
 #include "design/design_problem.h"
+#include "design/ground_truth_problem.h"
 #include "design/search.h"
 #include "simulator/learned/model_file.h"
 #include "tasks/task_io.h"
@@ -30,6 +31,7 @@ struct DesignArgs {
   bool no_ground_truth = false;
   bool no_pictures = false;
   int stop_after = 0;
+  std::string simulator = "learned";
 };
 
 // The shipped default model: models/default/model.fdm in the working folder or the source tree.
@@ -81,12 +83,21 @@ int RunDesign(const DesignArgs& args) {
   const std::string out = args.out.empty() ? DefaultRunFolder(task.name, args.resume) : args.out;
 
   const design::DesignProblem problem(task, *simulator);
+  options.search_simulator = args.simulator;
+  std::unique_ptr<design::GroundTruthProblem> ground_truth;
+  if (args.simulator == "ground-truth") {
+    if (options.optimizer.kind == tasks::OptimizerKind::kAdam || options.optimizer.kind == tasks::OptimizerKind::kLbfgs) {
+      throw BadInput("--simulator ground-truth gives no gradients: use --optimizer cem or random");
+    }
+    ground_truth = std::make_unique<design::GroundTruthProblem>(task);
+  }
   std::cerr << "designing '" << task.name << "': " << problem.Dimension() << " parameters, " << problem.Frames()
             << " frames, " << problem.BirthFrames().size() << " particles; " << tasks::OptimizerKindName(options.optimizer.kind)
             << " x " << options.optimizer.iterations << " iterations, " << options.starts << " search"
             << (options.starts > 1 ? "es" : "") << "; model " << model_path << "\n";
   const design::SearchSummary summary =
-      design::RunSearch(task, problem, options, out, args.resume, [](const std::string& line) { std::cerr << line << "\n"; });
+      design::RunSearch(task, problem, options, out, args.resume, [](const std::string& line) { std::cerr << line << "\n"; },
+                        ground_truth.get());
   std::cout << summary.Table() << "run folder: " << out
             << " (best_design.json, summary.json, design.png, ground_truth.gif, comparison.gif, objective.svg)\n";
   return kExitOk;
@@ -110,6 +121,8 @@ void AddDesignCommand(CLI::App& root, Action& action) {
   cmd->add_flag("--resume", args->resume, "Continue a killed run in --out (loses at most one iteration)");
   cmd->add_flag("--no-ground-truth", args->no_ground_truth, "Skip the ground-truth check and the pictures");
   cmd->add_flag("--no-pictures", args->no_pictures, "Skip the pictures");
+  cmd->add_option("--simulator", args->simulator, "What cem/random evaluate: learned (default) or ground-truth (MPM)")
+      ->check(CLI::IsMember({"learned", "ground-truth"}));
   cmd->add_option("--stop-after", args->stop_after, "Stop every search after N more iterations (resume later with --resume)")->check(CLI::PositiveNumber);
   cmd->callback([args, &action] { action = [args] { return RunDesign(*args); }; });
 }

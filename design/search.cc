@@ -143,7 +143,7 @@ std::vector<double> StartingPoint(const DesignProblem& problem, std::uint64_t se
 nlohmann::json SearchOptionsToJson(const SearchOptions& o) {
   return {{"optimizer", OptionsToJson(o.optimizer)}, {"starts", o.starts}, {"seed", o.seed},
           {"start_spread", o.start_spread}, {"ground_truth_check", o.ground_truth_check},
-          {"model", o.model_identity}};
+          {"model", o.model_identity}, {"search_simulator", o.search_simulator}};
 }
 
 simulator::Trajectory GroundTruthTrajectory(const tasks::Task& task, const std::vector<double>& x) {
@@ -207,7 +207,9 @@ std::string SearchSummary::Table() const {
 
 SearchSummary RunSearch(const tasks::Task& task, const DesignProblem& problem, const SearchOptions& options,
                         const std::string& run_dir, bool resume,
-                        const std::function<void(const std::string&)>& progress) {
+                        const std::function<void(const std::string&)>& progress,
+                        const Problem* search_problem) {
+  const Problem& optimized = search_problem != nullptr ? *search_problem : problem;
   if (options.starts < 1) throw std::invalid_argument("starts: must be >= 1 (got " + std::to_string(options.starts) + ")");
   CheckValid(options.optimizer);
   const std::string settings_path = run_dir + "/settings.json";
@@ -281,7 +283,7 @@ SearchSummary RunSearch(const tasks::Task& task, const DesignProblem& problem, c
         ++new_iterations[k];
         return options.stop_after_iterations <= 0 || new_iterations[k] < options.stop_after_iterations;
       };
-      result.summary = Optimize(problem, result.x0, optimizer, callbacks, resuming ? &resume_state : nullptr);
+      result.summary = Optimize(optimized, result.x0, optimizer, callbacks, resuming ? &resume_state : nullptr);
       tasks::SaveDesign(task, {task.name, result.summary.best_x}, dir + "/design.json");
     });
   });

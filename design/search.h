@@ -34,6 +34,7 @@ struct SearchOptions {
   int stop_after_iterations = 0;    // > 0: every search stops after this many new iterations and
                                     // the run stays resumable (no checks, no pictures)
   std::string model_identity;       // recorded in settings.json (path and checksum)
+  std::string search_simulator = "learned";  // what the optimizers evaluate: learned or ground-truth
 };
 nlohmann::json SearchOptionsToJson(const SearchOptions& options);
 
@@ -60,11 +61,14 @@ struct SearchSummary {
   std::string Table() const;     // the summary table printed at the end
 };
 
-// Runs (or with resume = true, continues) the searches into run_dir. `progress` receives one
-// line per event (throttled iteration lines, checks, files written).
+// Runs (or with resume = true, continues) the searches into run_dir. The optimizers minimize
+// `search_problem` when given (e.g. a GroundTruthProblem for CEM), else `problem`; final designs
+// are always reported with the learned `problem` and checked in the ground truth. `progress`
+// receives one line per event (throttled iteration lines, checks, files written).
 SearchSummary RunSearch(const tasks::Task& task, const DesignProblem& problem, const SearchOptions& options,
                         const std::string& run_dir, bool resume,
-                        const std::function<void(const std::string&)>& progress);
+                        const std::function<void(const std::string&)>& progress,
+                        const Problem* search_problem = nullptr);
 
 // The ground-truth (MPM) trajectory of design x, with the task's regions for pictures.
 simulator::Trajectory GroundTruthTrajectory(const tasks::Task& task, const std::vector<double>& x);

@@ -8,6 +8,7 @@
 #include <fstream>
 
 #include "design/design_problem.h"
+#include "design/ground_truth_problem.h"
 #include "design/search.h"
 #include "simulator/scene.h"
 #include "simulator/learned/model_file.h"
@@ -101,6 +102,24 @@ TEST_CASE("every optimizer improves the small Contain task from its start", "[de
     INFO(name << ": " << summary.BriefReport());
     CHECK(summary.best_value < summary.initial_value - 0.05);
   }
+}
+
+TEST_CASE("CEM can search in the ground-truth simulator, deterministically for any thread count", "[design][ground_truth]") {
+  const tasks::Task task = testing::SmallContainTask();
+  const GroundTruthProblem problem(task);
+  REQUIRE_FALSE(problem.HasGradient());
+  OptimizerOptions options = OptionsFromSettings(task.optimizer, 4);
+  options.kind = OptimizerKind::kCem;
+  options.iterations = 3;
+  options.population = 4;
+  options.threads = 1;
+  const OptimizerSummary one = Optimize(problem, problem.Params().Initial(), options);
+  options.threads = 2;
+  const OptimizerSummary two = Optimize(problem, problem.Params().Initial(), options);
+  CHECK(one.best_x == two.best_x);
+  CHECK(one.best_value <= one.initial_value);
+  CHECK(std::isfinite(one.best_value));
+  REQUIRE_THROWS_AS(problem.ValueAndGradient(problem.Params().Initial(), nullptr), std::logic_error);
 }
 
 SearchOptions SmallSearch(const tasks::Task& task, const char* optimizer, int threads) {
