@@ -17,15 +17,6 @@ bool AllFinite(const std::vector<double>& values) {
   return true;
 }
 
-std::vector<double> SizedDoubles(const nlohmann::json& json, size_t size, const char* name) {
-  std::vector<double> values = DoublesFromJson(json);
-  if (values.size() != size) {
-    throw std::invalid_argument(std::string("resume state: algorithm.") + name + ": has " +
-                                std::to_string(values.size()) + " entries, expected " +
-                                std::to_string(size));
-  }
-  return values;
-}
 
 }  // namespace
 

@@ -603,4 +603,16 @@ OptimizerSummary Optimize(const Problem& problem, const std::vector<double>& x0,
   return run.Finish();
 }
 
+std::vector<double> SizedDoubles(const nlohmann::json& json, size_t size, const char* name) {
+  std::vector<double> values = DoublesFromJson(json);
+  if (values.size() != size) {
+    throw std::invalid_argument(std::string("resume state: algorithm.") + name + ": has " +
+                                std::to_string(values.size()) + " entries, expected " + std::to_string(size));
+  }
+  for (double v : values) {
+    if (!std::isfinite(v)) throw std::invalid_argument(std::string("resume state: algorithm.") + name + ": must be finite");
+  }
+  return values;
+}
+
 }  // namespace flowdesign::design

@@ -254,5 +254,7 @@ nlohmann::json DoubleToJson(double value);
 double DoubleFromJson(const nlohmann::json& json);  // throws std::invalid_argument
 nlohmann::json DoublesToJson(const std::vector<double>& values);
 std::vector<double> DoublesFromJson(const nlohmann::json& json);  // throws std::invalid_argument
+// A resume state's algorithm.NAME: exactly `size` finite numbers, else std::invalid_argument.
+std::vector<double> SizedDoubles(const nlohmann::json& json, size_t size, const char* name);
 
 }  // namespace flowdesign::design
