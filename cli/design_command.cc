@@ -98,8 +98,8 @@ int RunDesign(const DesignArgs& args) {
   const design::SearchSummary summary =
       design::RunSearch(task, problem, options, out, args.resume, [](const std::string& line) { std::cerr << line << "\n"; },
                         ground_truth.get());
-  std::cout << summary.Table() << "run folder: " << out
-            << " (best_design.json, summary.json, design.png, ground_truth.gif, comparison.gif, objective.svg)\n";
+  std::cout << summary.Table() << "run folder: " << out << " (best_design.json, summary.json"
+            << (options.pictures ? ", design.png, ground_truth.gif, comparison.gif, objective.svg" : "") << ")\n";
   return kExitOk;
 }
 
