@@ -31,7 +31,7 @@ void AddEvaluateModelCommand(CLI::App& root, Action& action) {
       if (!std::filesystem::exists(*model)) throw BadInput("--model " + *model + ": no such file");
       simulator::learned::ConfigureTorchThreads(0);
       auto simulator = simulator::learned::LoadModel(*model);
-      const simulator::training::Dataset dataset = simulator::training::LoadSplit(*data, *split, *limit);
+      const simulator::training::Dataset dataset = simulator::training::LoadSplit(*data, *split, simulator->Config().history, *limit);
       std::cerr << "evaluating " << *model << " on " << dataset.trajectories.size() << " " << *split << " trajectories\n";
       const auto report = simulator::training::EvaluateModel(*simulator, dataset, {});
       std::cout << report.Table();

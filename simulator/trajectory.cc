@@ -47,6 +47,7 @@ Trajectory EmptyTrajectory(const Scene& scene, int particle_count, int frame_cou
   t.positions.assign(static_cast<size_t>(frame_count) * particle_count * 2,
                      std::numeric_limits<float>::quiet_NaN());
   t.birth_frame.assign(particle_count, 0);
+  t.birth_velocity.assign(static_cast<size_t>(particle_count) * 2, 0.0f);
   return t;
 }
 
@@ -55,6 +56,7 @@ void SaveTrajectory(const Trajectory& t, const std::string& directory) {
   const std::string dir = directory + "/";
   WriteNpy(dir + "positions.npy", {t.frame_count, t.particle_count, 2}, t.positions.data());
   WriteNpy(dir + "birth_frame.npy", {t.particle_count}, t.birth_frame.data());
+  WriteNpy(dir + "birth_velocity.npy", {t.particle_count, 2}, t.birth_velocity.data());
   const std::vector<int32_t> types(t.particle_count, 0);
   WriteNpy(dir + "particle_type.npy", {t.particle_count}, types.data());
   json meta;
@@ -94,7 +96,8 @@ Trajectory LoadTrajectory(const std::string& directory) {
   Trajectory t;
   try {
     if (meta.at("format_version").get<int>() != kTrajectoryFormatVersion) {
-      throw std::runtime_error("unsupported format_version " + meta.at("format_version").dump());
+      throw std::runtime_error("unsupported format_version " + meta.at("format_version").dump() + " (expected " +
+                               std::to_string(kTrajectoryFormatVersion) + "; simulate or generate it again)");
     }
     t.simulator = meta.value("simulator", "");
     t.domain = {PointFrom(meta.at("bounds").at(0)), PointFrom(meta.at("bounds").at(1))};
@@ -117,14 +120,19 @@ Trajectory LoadTrajectory(const std::string& directory) {
   }
   NpyArray<float> positions = ReadNpyFloat(dir + "positions.npy");
   NpyArray<int32_t> birth = ReadNpyInt(dir + "birth_frame.npy");
+  NpyArray<float> birth_velocity = ReadNpyFloat(dir + "birth_velocity.npy");
   if (positions.shape.size() != 3 || positions.shape[2] != 2 || birth.shape.size() != 1 ||
       birth.shape[0] != positions.shape[1]) {
     throw std::runtime_error(dir + "positions.npy: expected shape [frames, particles, 2] matching birth_frame.npy");
+  }
+  if (birth_velocity.shape != std::vector<int64_t>{positions.shape[1], 2}) {
+    throw std::runtime_error(dir + "birth_velocity.npy: expected shape [particles, 2] matching positions.npy");
   }
   t.frame_count = static_cast<int>(positions.shape[0]);
   t.particle_count = static_cast<int>(positions.shape[1]);
   t.positions = std::move(positions.data);
   t.birth_frame = std::move(birth.data);
+  t.birth_velocity = std::move(birth_velocity.data);
   return t;
 }
 

@@ -2,6 +2,7 @@
 // On disk (a folder, GNS-style, readable from NumPy):
 //   positions.npy    float32 [frames + 1, particles, 2]  (NaN before a particle is emitted)
 //   birth_frame.npy  int32   [particles]                 (0 for fluid present at t = 0)
+//   birth_velocity.npy float32 [particles, 2]            (m/s when the particle appears)
 //   particle_type.npy int32  [particles]                 (0 = fluid)
 //   metadata.json    bounds, frame_dt, particle_spacing, gravity, solids (capsules), regions,
 //                    particle type names, simulator name, format_version
@@ -16,7 +17,7 @@
 
 namespace flowdesign::simulator {
 
-inline constexpr int kTrajectoryFormatVersion = 1;
+inline constexpr int kTrajectoryFormatVersion = 2;
 
 struct Trajectory {
   Box domain;
@@ -31,6 +32,9 @@ struct Trajectory {
   int frame_count = 0;                 // including the initial frame
   std::vector<float> positions;        // [frame_count][particle_count][2]
   std::vector<int32_t> birth_frame;    // [particle_count]
+  // [particle_count][2], m/s at the birth frame: a learned rollout assumes this velocity
+  // before the particle appears, so training windows reaching back past the birth use it too.
+  std::vector<float> birth_velocity;
 
   bool Alive(int frame, int particle) const { return birth_frame[particle] <= frame; }
   Vec2 Position(int frame, int particle) const {

@@ -377,11 +377,19 @@ Trajectory SimulateMpm(const Scene& scene, const MpmOptions& options, const Fram
       trajectory.positions[k + 1] = static_cast<float>(x.y);
     }
   };
+  auto record_births = [&](int first, int frame) {
+    for (int p = first; p < solver.ParticleCount(); ++p) {
+      trajectory.birth_frame[p] = frame;
+      trajectory.birth_velocity[2 * p] = static_cast<float>(solver.Velocity(p).x);
+      trajectory.birth_velocity[2 * p + 1] = static_cast<float>(solver.Velocity(p).y);
+    }
+  };
   record(0);
+  record_births(0, 0);
   int alive = solver.ParticleCount();
   for (int frame = 1; frame <= scene.frames; ++frame) {
     solver.StepFrame();
-    for (int p = alive; p < solver.ParticleCount(); ++p) trajectory.birth_frame[p] = frame;
+    record_births(alive, frame);
     alive = solver.ParticleCount();
     record(frame);
     if (progress) progress(frame, alive);

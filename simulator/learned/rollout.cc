@@ -186,6 +186,14 @@ Trajectory RolloutTrajectory(LearnedSimulator& simulator, const Scene& scene) {
     }
   }
   trajectory.birth_frame.assign(setup.birth_frame.begin(), setup.birth_frame.end());
+  // The setup's rows before a birth move at the birth velocity.
+  const auto rows = setup.initial_states.accessor<float, 3>();
+  for (int i = 0; i < particles; ++i) {
+    const int row = setup.history + setup.birth_frame[i];
+    for (int d = 0; d < 2; ++d) {
+      trajectory.birth_velocity[2 * i + d] = static_cast<float>((rows[row][i][d] - rows[row - 1][i][d]) / scene.frame_dt_s);
+    }
+  }
   return trajectory;
 }
 

@@ -12,11 +12,24 @@ int64_t TrajectoryTensors::AliveAt(int frame) const {
   return std::upper_bound(birth_frame.begin(), birth_frame.end(), frame) - birth_frame.begin();
 }
 
-TrajectoryTensors ToTensors(const Trajectory& trajectory) {
+TrajectoryTensors ToTensors(const Trajectory& trajectory, int history) {
   TrajectoryTensors t;
-  t.positions = torch::from_blob(const_cast<float*>(trajectory.positions.data()),
-                                 {trajectory.frame_count, trajectory.particle_count, 2}, torch::kFloat32)
-                    .clone();
+  t.history = history;
+  const int64_t n = trajectory.particle_count;
+  t.states = torch::empty({history + trajectory.frame_count, n, 2});
+  t.states.narrow(0, history, trajectory.frame_count)
+      .copy_(torch::from_blob(const_cast<float*>(trajectory.positions.data()), {trajectory.frame_count, n, 2},
+                              torch::kFloat32));
+  auto rows = t.states.accessor<float, 3>();
+  for (int64_t i = 0; i < n; ++i) {
+    const int birth_row = history + trajectory.birth_frame[i];
+    for (int d = 0; d < 2; ++d) {
+      const double step = trajectory.birth_velocity[2 * i + d] * trajectory.frame_dt_s;
+      for (int row = 0; row < birth_row; ++row) {
+        rows[row][i][d] = static_cast<float>(rows[birth_row][i][d] - (birth_row - row) * step);
+      }
+    }
+  }
   t.birth_frame.assign(trajectory.birth_frame.begin(), trajectory.birth_frame.end());
   t.capsules = learned::CapsuleTensor(trajectory.solids);
   t.obstacles = learned::SampleObstacleParticles(t.capsules, trajectory.particle_spacing_m);
@@ -26,12 +39,12 @@ TrajectoryTensors ToTensors(const Trajectory& trajectory) {
   return t;
 }
 
-Dataset LoadSplit(const std::string& data_dir, const std::string& split, int limit) {
+Dataset LoadSplit(const std::string& data_dir, const std::string& split, int history, int limit) {
   Dataset dataset;
   for (int i = 0; limit < 0 || i < limit; ++i) {
     const std::string dir = TrajectoryDirectory(data_dir, split, i);
     if (!std::filesystem::exists(dir + "/metadata.json")) break;
-    dataset.trajectories.push_back(ToTensors(LoadTrajectory(dir)));
+    dataset.trajectories.push_back(ToTensors(LoadTrajectory(dir), history));
   }
   if (dataset.trajectories.empty()) {
     throw std::runtime_error(data_dir + ": no '" + split + "' trajectories (expected " +
@@ -49,20 +62,19 @@ learned::Normalization LoadNormalization(const std::string& data_dir) {
   }
 }
 
-learned::RolloutSetup SetupFromData(const TrajectoryTensors& t, int start_frame, int steps, int history) {
-  if (start_frame < history || start_frame + steps > t.Frames() - 1) {
+learned::RolloutSetup SetupFromData(const TrajectoryTensors& t, int start_frame, int steps) {
+  if (start_frame < 0 || steps < 0 || start_frame + steps > t.Frames() - 1) {
     throw std::invalid_argument("rollout from frame " + std::to_string(start_frame) + " for " +
                                 std::to_string(steps) + " steps does not fit the trajectory");
   }
   learned::RolloutSetup setup;
   setup.domain = t.domain;
   setup.steps = steps;
-  setup.history = history;
-  const int64_t alive = t.AliveAt(start_frame - history);
-  setup.initial_states = torch::zeros({history + steps + 1, alive, 2});
-  setup.initial_states.narrow(0, 0, history + 1)
-      .copy_(t.positions.narrow(0, start_frame - history, history + 1).narrow(1, 0, alive));
-  setup.birth_frame.assign(static_cast<size_t>(alive), 0);
+  setup.history = t.history;
+  const int64_t particles = t.AliveAt(start_frame + steps);
+  // Rows after a particle's birth are overwritten by the rollout.
+  setup.initial_states = t.Rows(start_frame - t.history, t.history + steps + 1, particles).clone();
+  for (int64_t i = 0; i < particles; ++i) setup.birth_frame.push_back(std::max(0, t.birth_frame[i] - start_frame));
   return setup;
 }
 

@@ -13,7 +13,11 @@
 namespace flowdesign::simulator::training {
 
 struct TrajectoryTensors {
-  torch::Tensor positions;       // [frames, particles, 2] (NaN rows before birth)
+  // [history + frames, particles, 2]: row history + f holds frame f. Rows before a particle's
+  // birth hold its birth position extrapolated back at its birth velocity: the same start a
+  // learned rollout gets (MakeRolloutSetup), so training also sees fluid that starts moving.
+  torch::Tensor states;
+  int history = 0;
   std::vector<int> birth_frame;  // non-decreasing
   torch::Tensor obstacles;       // [m, 2] obstacle particles
   torch::Tensor capsules;        // [K, 5]
@@ -21,23 +25,31 @@ struct TrajectoryTensors {
   double particle_spacing_m = 0.0;
   double frame_dt_s = 0.0;
 
-  int Frames() const { return static_cast<int>(positions.size(0)); }
+  int Frames() const { return static_cast<int>(states.size(0)) - history; }
   // Particles alive at `frame` (a prefix, as birth frames are non-decreasing).
   int64_t AliveAt(int frame) const;
+  // Positions of the first `particles` particles at frames from - history .. from + count - 1 - history.
+  torch::Tensor Rows(int first_frame, int count, int64_t particles) const {
+    return states.narrow(0, first_frame + history, count).narrow(1, 0, particles);
+  }
+  torch::Tensor Frame(int frame, int64_t particles) const { return Rows(frame, 1, particles).squeeze(0); }
 };
 
-TrajectoryTensors ToTensors(const Trajectory& trajectory);
+// `history`: the model's velocity history, the number of rows extrapolated before frame 0.
+TrajectoryTensors ToTensors(const Trajectory& trajectory, int history);
 
 struct Dataset {
   std::vector<TrajectoryTensors> trajectories;
 };
 
 // Loads split ("train", "valid", "test") of a data folder; at most `limit` trajectories (-1: all).
-Dataset LoadSplit(const std::string& data_dir, const std::string& split, int limit = -1);
+Dataset LoadSplit(const std::string& data_dir, const std::string& split, int history, int limit = -1);
 learned::Normalization LoadNormalization(const std::string& data_dir);
 
-// A rollout of a data trajectory from `start_frame` (>= history) for `steps` steps, with the
-// ground-truth history as its initial window; particles born after start - history are left out.
-learned::RolloutSetup SetupFromData(const TrajectoryTensors& t, int start_frame, int steps, int history);
+// A rollout of a data trajectory from `start_frame` for `steps` steps, with the ground-truth
+// rows before it as its initial window and later-born particles entering at their birth frame
+// (particles born after the last step are left out). From frame 0 it is exactly the rollout
+// of the same scene in a design.
+learned::RolloutSetup SetupFromData(const TrajectoryTensors& t, int start_frame, int steps);
 
 }  // namespace flowdesign::simulator::training

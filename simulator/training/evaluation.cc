@@ -64,27 +64,30 @@ EvaluationReport EvaluateModel(learned::LearnedSimulator& simulator, const Datas
   horizons.push_back(-1);
   std::vector<std::vector<double>> errors(horizons.size()), frozen(horizons.size()), chamfer(horizons.size());
   for (const TrajectoryTensors& t : data.trajectories) {
-    for (int frame = c; frame + 1 < t.Frames(); frame += options.one_step_stride) {
-      const int64_t alive = t.AliveAt(frame - c);
-      const torch::Tensor window = t.positions.narrow(0, frame - c, c + 1).narrow(1, 0, alive);
+    for (int frame = 0; frame + 1 < t.Frames(); frame += options.one_step_stride) {
+      const int64_t alive = t.AliveAt(frame);
+      const torch::Tensor window = t.Rows(frame - c, c + 1, alive);
       const torch::Tensor full = torch::cat({window, t.obstacles.unsqueeze(0).expand({c + 1, -1, -1})}, 1);
       const torch::Tensor predicted =
           simulator.PredictNormalizedAcceleration(simulator.BuildGraph(full, static_cast<int>(alive), t.domain)).narrow(0, 0, alive);
-      const torch::Tensor acceleration = t.positions.select(0, frame + 1).narrow(0, 0, alive) - 2 * window.select(0, c) + window.select(0, c - 1);
+      const torch::Tensor acceleration = t.Frame(frame + 1, alive) - 2 * window.select(0, c) + window.select(0, c - 1);
       squared_error += (predicted - (acceleration - mean) / std).pow(2).sum().item<double>();
       count += 2.0 * alive;
     }
-    const int steps = t.Frames() - 1 - c;
-    const learned::RolloutSetup setup = SetupFromData(t, c, steps, c);
-    const torch::Tensor rollout = learned::Rollout(simulator, setup, t.obstacles, t.capsules);
-    const int64_t particles = rollout.size(1);
+    // From frame 0, as a design rolls out; errors over the particles alive at each horizon.
+    const int steps = t.Frames() - 1;
+    const torch::Tensor rollout = learned::Rollout(simulator, SetupFromData(t, 0, steps), t.obstacles, t.capsules);
     for (size_t h = 0; h < horizons.size(); ++h) {
       const int k = horizons[h] < 0 ? steps : std::min(horizons[h], steps);
-      const torch::Tensor truth = t.positions.select(0, c + k).narrow(0, 0, particles);
-      const torch::Tensor start = t.positions.select(0, c).narrow(0, 0, particles);
-      errors[h].push_back((rollout.select(0, k) - truth).norm(2, 1).mean().item<double>() / t.particle_spacing_m);
+      const int64_t alive = t.AliveAt(k);
+      const torch::Tensor truth = t.Frame(k, alive);
+      const torch::Tensor predicted = rollout.select(0, k).narrow(0, 0, alive);
+      // Frozen: every particle left where it first appears.
+      const torch::Tensor start = t.states.index({t.history + torch::tensor(std::vector<int64_t>(t.birth_frame.begin(), t.birth_frame.begin() + alive)),
+                                                  torch::arange(alive)});
+      errors[h].push_back((predicted - truth).norm(2, 1).mean().item<double>() / t.particle_spacing_m);
       frozen[h].push_back((start - truth).norm(2, 1).mean().item<double>() / t.particle_spacing_m);
-      chamfer[h].push_back(Chamfer(rollout.select(0, k), truth) / t.particle_spacing_m);
+      chamfer[h].push_back(Chamfer(predicted, truth) / t.particle_spacing_m);
     }
   }
   report.one_step_mse = squared_error / std::max(1.0, count);
@@ -107,20 +110,18 @@ EvaluationReport EvaluateModel(learned::LearnedSimulator& simulator, const Datas
 
 Trajectory LearnedRolloutOfData(learned::LearnedSimulator& simulator, const Trajectory& data) {
   torch::NoGradGuard no_grad;
-  const TrajectoryTensors t = ToTensors(data);
-  const int c = simulator.Config().history;
-  const int steps = t.Frames() - 1 - c;
-  const torch::Tensor rollout = learned::Rollout(simulator, SetupFromData(t, c, steps, c), t.obstacles, t.capsules);
+  const TrajectoryTensors t = ToTensors(data, simulator.Config().history);
+  const int steps = t.Frames() - 1;
+  const torch::Tensor rollout = learned::Rollout(simulator, SetupFromData(t, 0, steps), t.obstacles, t.capsules);
   Trajectory out = data;
   out.simulator = "learned";
-  const int64_t particles = rollout.size(1);
   const auto positions = rollout.accessor<float, 3>();
   for (int k = 0; k <= steps; ++k) {
     for (int64_t i = 0; i < data.particle_count; ++i) {
-      const size_t index = (static_cast<size_t>(c + k) * data.particle_count + i) * 2;
-      const bool simulated = i < particles;  // particles born after the start are not simulated
-      out.positions[index] = simulated ? positions[k][i][0] : std::nanf("");
-      out.positions[index + 1] = simulated ? positions[k][i][1] : std::nanf("");
+      if (data.birth_frame[i] > k) continue;  // NaN before birth, as in the data
+      const size_t index = (static_cast<size_t>(k) * data.particle_count + i) * 2;
+      out.positions[index] = positions[k][i][0];
+      out.positions[index + 1] = positions[k][i][1];
     }
   }
   return out;

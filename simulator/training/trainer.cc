@@ -43,9 +43,9 @@ struct Example {
 Example MakeExample(const LearnedSimulator& simulator, const TrajectoryTensors& t, int frame,
                     double noise_std, std::mt19937_64& rng, const torch::Device& device) {
   const int c = simulator.Config().history;
-  const int64_t alive = t.AliveAt(frame - c);
-  const torch::Tensor window = t.positions.narrow(0, frame - c, c + 1).narrow(1, 0, alive);
-  const torch::Tensor next = t.positions.select(0, frame + 1).narrow(0, 0, alive);
+  const int64_t alive = t.AliveAt(frame);
+  const torch::Tensor window = t.Rows(frame - c, c + 1, alive);
+  const torch::Tensor next = t.Frame(frame + 1, alive);
   torch::Tensor noise = torch::zeros({c + 1, alive, 2});
   if (noise_std > 0.0) {
     // Random walk: velocity noise accumulates over the history (GNS), std noise_std at the end.
@@ -165,11 +165,10 @@ Validation Validate(LearnedSimulator& simulator, const Dataset& valid, const Tra
   torch::NoGradGuard no_grad;
   Validation result;
   std::mt19937_64 rng(o.seed + 977);  // the same samples at every validation
-  const int c = simulator.Config().history;
   std::vector<Example> batch;
   for (int s = 0; s < o.validation_samples; ++s) {
     const TrajectoryTensors& t = valid.trajectories[rng() % valid.trajectories.size()];
-    const int frame = c + static_cast<int>(rng() % static_cast<uint64_t>(t.Frames() - c - 1));
+    const int frame = static_cast<int>(rng() % static_cast<uint64_t>(t.Frames() - 1));
     batch.push_back(MakeExample(simulator, t, frame, 0.0, rng, device));
   }
   TrainingOptions mse = o;  // validation always reports the MSE
@@ -181,12 +180,12 @@ Validation Validate(LearnedSimulator& simulator, const Dataset& valid, const Tra
   const int rollouts = std::min<int>(o.validation_rollouts, static_cast<int>(valid.trajectories.size()));
   for (int r = 0; r < rollouts; ++r) {
     const TrajectoryTensors& t = valid.trajectories[r];
-    const int steps = std::min(o.validation_rollout_steps, t.Frames() - 1 - c);
-    learned::RolloutSetup setup = SetupFromData(t, c, steps, c);
+    // From frame 0, as in a design.
+    const int steps = std::min(o.validation_rollout_steps, t.Frames() - 1);
+    learned::RolloutSetup setup = SetupFromData(t, 0, steps);
     setup.initial_states = setup.initial_states.to(device);
     const torch::Tensor predicted = learned::Rollout(simulator, setup, t.obstacles.to(device), t.capsules.to(device));
-    const int64_t n = predicted.size(1);
-    const torch::Tensor truth = t.positions.select(0, c + steps).narrow(0, 0, n).to(device);
+    const torch::Tensor truth = t.Frame(steps, predicted.size(1)).to(device);
     result.rollout_error_spacings +=
         (predicted.select(0, steps) - truth).norm(2, 1).mean().item<double>() / t.particle_spacing_m / rollouts;
   }
@@ -280,8 +279,8 @@ TrainSummary Train(const std::string& data_dir, const TrainConfig& input_config,
   config.model.gravity_y = recipe.at("gravity_y").get<double>();
 
   progress("loading data from " + data_dir);
-  const Dataset train = LoadSplit(data_dir, "train", o.max_train_trajectories);
-  const Dataset valid = LoadSplit(data_dir, "valid");
+  const Dataset train = LoadSplit(data_dir, "train", config.model.history, o.max_train_trajectories);
+  const Dataset valid = LoadSplit(data_dir, "valid", config.model.history);
   torch::manual_seed(o.seed);
   LearnedSimulator simulator(config.model, LoadNormalization(data_dir));
   Adam adam;
@@ -304,7 +303,8 @@ TrainSummary Train(const std::string& data_dir, const TrainConfig& input_config,
     for (const auto& item : simulator.Network()->named_parameters()) item.value().copy_(file.tensors.at(item.key()));
     adam.Restore(file.tensors, checkpoint_path);
     step = file.metadata.at("step").get<int64_t>();
-    best = file.metadata.value("best_validation_error_spacings", best);
+    // Checkpoints from before validation rollouts started at frame 0 carry no comparable best.
+    best = file.metadata.value("best_rollout_error_from_start_spacings", best);
     previous_seconds = file.metadata.value("training_seconds", 0.0);
     progress("resuming from " + checkpoint_path + " at step " + std::to_string(step));
     // Keep the log consistent with the checkpoint: drop rows written after it.
@@ -337,7 +337,7 @@ TrainSummary Train(const std::string& data_dir, const TrainConfig& input_config,
   const int64_t first_step = step;
 
   auto metadata = [&]() {
-    return nlohmann::json{{"step", step}, {"best_validation_error_spacings", best},
+    return nlohmann::json{{"step", step}, {"best_rollout_error_from_start_spacings", best},
                           {"training_seconds", previous_seconds + Seconds(start)},
                           {"data", data_dir}, {"recipe", recipe}, {"training", TrainingOptionsToJson(o)}};
   };
@@ -362,14 +362,13 @@ TrainSummary Train(const std::string& data_dir, const TrainConfig& input_config,
     progress(line.str());
   };
 
-  const int c = config.model.history;
   bool stopped_early = false;
   while (step < o.steps) {
     std::mt19937_64 rng = StepRng(o.seed, step);
     std::vector<Example> batch;
     for (int b = 0; b < o.batch_size; ++b) {
       const TrajectoryTensors& t = train.trajectories[rng() % train.trajectories.size()];
-      const int frame = c + static_cast<int>(rng() % static_cast<uint64_t>(t.Frames() - c - 1));
+      const int frame = static_cast<int>(rng() % static_cast<uint64_t>(t.Frames() - 1));
       batch.push_back(MakeExample(simulator, t, frame, o.noise_std_m, rng, device));
     }
     const torch::Tensor loss_tensor = BatchLoss(simulator, batch, o, ComponentCount(batch));

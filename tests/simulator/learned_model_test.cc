@@ -9,8 +9,10 @@
 #include <sstream>
 
 #include "simulator/data_generation/generate.h"
+#include "simulator/ground_truth/mpm_solver.h"
 #include "simulator/learned/model_file.h"
 #include "simulator/learned/radius_graph.h"
+#include "simulator/training/dataset.h"
 #include "simulator/training/evaluation.h"
 #include "simulator/training/trainer.h"
 #include "tasks/file_util.h"
@@ -163,13 +165,39 @@ TEST_CASE("training lowers the loss, and a resumed run continues exactly where i
 
   SECTION("evaluation reports every horizon and beats nothing-moves on short horizons is not required") {
     auto simulator = LoadModel(straight + "/model.fdm");
-    const training::Dataset test = training::LoadSplit(data, "test");
+    const training::Dataset test = training::LoadSplit(data, "test", simulator->Config().history);
     const training::EvaluationReport report = training::EvaluateModel(*simulator, test, {});
     REQUIRE(report.horizons.size() == 4);
     CHECK(report.horizons.back().steps == -1);
     CHECK(std::isfinite(report.one_step_mse));
     CHECK(report.horizons.front().mean_error_spacings > 0.0);
   }
+}
+
+TEST_CASE("training data starts the way a design rollout starts", "[learned][data]") {
+  // A falling block plus an emitter: the rows a training window sees before each particle's
+  // birth must be the rows MakeRolloutSetup gives the same scene, else the model never learns
+  // how fluid at rest starts to move (it hovered: windows used to begin at frame `history`).
+  Scene scene = testing::SmallScene(/*frames=*/20);
+  scene.emitters.push_back({{0.05, 0.25}, 0.03, {1.0, -0.5}, 0.0, 0.05});
+  const Trajectory data = SimulateMpm(scene, {});
+  const int history = 3;
+  const training::TrajectoryTensors t = training::ToTensors(data, history);
+  REQUIRE(t.Frames() == scene.frames + 1);
+  const RolloutSetup from_data = training::SetupFromData(t, 0, scene.frames);
+  const RolloutSetup design = MakeRolloutSetup(scene, history);
+  REQUIRE(from_data.birth_frame == design.birth_frame);
+  REQUIRE(*std::max_element(design.birth_frame.begin(), design.birth_frame.end()) > 0);
+  for (size_t i = 0; i < design.birth_frame.size(); ++i) {
+    const int64_t rows = history + design.birth_frame[i] + 1;
+    INFO("particle " << i << " born at frame " << design.birth_frame[i]);
+    CHECK(torch::allclose(from_data.initial_states.narrow(0, 0, rows).select(1, i),
+                          design.initial_states.narrow(0, 0, rows).select(1, i), 0.0, 1e-6));
+  }
+  // Before frame 0 the block falls at its initial velocity (0, -0.5) m/s.
+  const torch::Tensor velocity = t.Rows(-history + 1, history, 1) - t.Rows(-history, history, 1);
+  CHECK(torch::allclose(velocity.squeeze(1), torch::tensor({0.0f, -0.0025f}).expand({history, 2}), 0.0, 1e-6));
+  CHECK_THROWS_AS(training::SetupFromData(t, 1, scene.frames), std::invalid_argument);
 }
 
 TEST_CASE("a model config with an unknown field or a bad value is rejected", "[learned]") {

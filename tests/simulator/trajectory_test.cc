@@ -33,6 +33,7 @@ Trajectory SmallTrajectory() {
   Trajectory t = EmptyTrajectory(scene, 5, 4);
   t.simulator = "mpm";
   t.birth_frame = {0, 0, 0, 2, 3};
+  t.birth_velocity = {0.0f, 0.0f, 0.5f, -1.0f, 0.0f, 0.0f, 2.0f, 0.25f, -3.0f, 1.5f};
   for (int f = 0; f < t.frame_count; ++f) {
     for (int p = 0; p < t.particle_count; ++p) {
       if (!t.Alive(f, p)) continue;
@@ -52,7 +53,7 @@ TEST_CASE("trajectory save/load round trip", "[trajectory]") {
   const Trajectory t = SmallTrajectory();
   const std::string dir = OutputDir("trajectory_round_trip") + "/run";
   SaveTrajectory(t, dir);
-  for (const char* file : {"positions.npy", "birth_frame.npy", "particle_type.npy", "metadata.json"}) {
+  for (const char* file : {"positions.npy", "birth_frame.npy", "birth_velocity.npy", "particle_type.npy", "metadata.json"}) {
     CHECK(std::filesystem::exists(dir + "/" + file));
   }
   const Trajectory u = LoadTrajectory(dir);
@@ -65,6 +66,7 @@ TEST_CASE("trajectory save/load round trip", "[trajectory]") {
   CHECK(u.particle_count == t.particle_count);
   CHECK(u.frame_count == t.frame_count);
   CHECK(u.birth_frame == t.birth_frame);
+  CHECK(u.birth_velocity == t.birth_velocity);
   REQUIRE(u.positions.size() == t.positions.size());
   // Bit-identical, NaN (not yet emitted) included.
   CHECK(std::memcmp(u.positions.data(), t.positions.data(), t.positions.size() * sizeof(float)) == 0);
