@@ -5,10 +5,16 @@
 // report and an SVG plot.
 //
 //   ./build/benchmarks/design_results [--model M] [--budget-seconds 60] [--seeds 3]
-//                                     [--out docs/RESULTS.md] [--plot docs/scaling.svg] [--quick]
+//                                     [--out docs/RESULTS.md] [--plot docs/scaling.svg]
+//                                     [--runs runs/design_results.csv] [--quick]
+//
+// Every finished run is added to the --runs CSV at once; a restarted program reuses the rows of
+// the same model, budget, task, optimizer and seed, so an interrupted table resumes.
 #include <chrono>
 #include <cstdio>
 #include <cstring>
+#include <filesystem>
+#include <fstream>
 #include <iomanip>
 #include <map>
 #include <sstream>
@@ -65,6 +71,56 @@ Run RunOne(const tasks::Task& task, simulator::learned::LearnedSimulator& simula
   return run;
 }
 
+// Finished runs on disk, keyed by model checksum, budget, task, optimizer and seed.
+class RunLog {
+ public:
+  RunLog(std::string path, std::string model_checksum, double budget)
+      : path_(std::move(path)), checksum_(std::move(model_checksum)), budget_(budget) {
+    std::ifstream in(path_);
+    std::string line;
+    std::getline(in, line);  // header
+    while (std::getline(in, line)) {
+      std::istringstream fields(line);
+      std::string checksum, budget_text, task, optimizer, parameters, seed, learned, truth, seconds, steps, iterations;
+      for (std::string* f : {&checksum, &budget_text, &task, &optimizer, &parameters, &seed, &learned, &truth, &seconds,
+                             &steps, &iterations}) {
+        std::getline(fields, *f, ',');
+      }
+      rows_.push_back(line);
+      if (checksum != checksum_ || std::stod(budget_text) != budget_) continue;
+      Run r{task, optimizer, std::stoi(parameters), std::stoi(seed), std::stod(learned), std::stod(truth),
+            std::stod(seconds), std::stol(steps), std::stol(iterations)};
+      done_[Key(task, optimizer, r.seed)] = r;
+    }
+  }
+  const Run* Find(const std::string& task, const std::string& optimizer, int seed) const {
+    const auto it = done_.find(Key(task, optimizer, seed));
+    return it == done_.end() ? nullptr : &it->second;
+  }
+  void Add(const Run& r) {
+    std::ostringstream row;
+    row << std::setprecision(17) << checksum_ << "," << budget_ << "," << r.task << "," << r.optimizer << ","
+        << r.parameters << "," << r.seed << "," << r.learned << "," << r.truth << "," << r.seconds << "," << r.steps
+        << "," << r.iterations;
+    rows_.push_back(row.str());
+    done_[Key(r.task, r.optimizer, r.seed)] = r;
+    std::string text = "model_checksum,budget_seconds,task,optimizer,parameters,seed,learned,ground_truth,seconds,steps,iterations\n";
+    for (const std::string& line : rows_) text += line + "\n";
+    const std::filesystem::path parent = std::filesystem::path(path_).parent_path();
+    if (!parent.empty()) std::filesystem::create_directories(parent);
+    tasks::WriteFileAtomically(path_, text);
+  }
+
+ private:
+  static std::string Key(const std::string& task, const std::string& optimizer, int seed) {
+    return task + "/" + optimizer + "/" + std::to_string(seed);
+  }
+  std::string path_, checksum_;
+  double budget_;
+  std::vector<std::string> rows_;
+  std::map<std::string, Run> done_;
+};
+
 double Mean(const std::vector<double>& v) {
   double s = 0.0;
   for (double x : v) s += x;
@@ -75,6 +131,7 @@ double Mean(const std::vector<double>& v) {
 
 int main(int argc, char** argv) {
   std::string model_path = "models/default/model.fdm", out = "docs/RESULTS.md", plot_path = "docs/scaling.svg";
+  std::string runs_path = "runs/design_results.csv";
   double budget = 60.0;
   int seeds = 3;
   bool quick = false;
@@ -86,9 +143,10 @@ int main(int argc, char** argv) {
     else if (arg == "--seeds") seeds = std::stoi(next());
     else if (arg == "--out") out = next();
     else if (arg == "--plot") plot_path = next();
+    else if (arg == "--runs") runs_path = next();
     else if (arg == "--quick") quick = true;  // one seed, 5 s budgets: checks the program runs
     else {
-      std::fprintf(stderr, "usage: design_results [--model M] [--budget-seconds S] [--seeds N] [--out MD] [--plot SVG] [--quick]\n");
+      std::fprintf(stderr, "usage: design_results [--model M] [--budget-seconds S] [--seeds N] [--out MD] [--plot SVG] [--runs CSV] [--quick]\n");
       return 2;
     }
   }
@@ -99,13 +157,20 @@ int main(int argc, char** argv) {
   simulator::learned::ModelFile file;
   auto simulator = simulator::learned::LoadModel(model_path, &file);
   simulator::learned::ConfigureTorchThreads(0);
+  RunLog log(runs_path, file.checksum, budget);
+  auto run_once = [&](const tasks::Task& task, const std::string& optimizer, int seed) {
+    if (const Run* done = log.Find(task.name, optimizer, seed)) return *done;
+    const Run run = RunOne(task, *simulator, optimizer, seed, budget);
+    log.Add(run);
+    return run;
+  };
 
   std::vector<Run> runs;
   const std::vector<std::string> optimizers{"adam", "lbfgs", "cem", "random"};
   for (const char* name : {"contain", "ramp", "maze"}) {
     const tasks::Task task = tasks::LoadTask(std::string("tasks/") + name + ".json");
     for (const std::string& optimizer : optimizers) {
-      for (int seed = 0; seed < seeds; ++seed) runs.push_back(RunOne(task, *simulator, optimizer, seed, budget));
+      for (int seed = 0; seed < seeds; ++seed) runs.push_back(run_once(task, optimizer, seed));
     }
   }
   std::map<std::string, std::vector<std::pair<double, double>>> scaling;  // optimizer -> (parameters, truth)
@@ -114,7 +179,7 @@ int main(int argc, char** argv) {
     for (const char* optimizer : {"adam", "cem"}) {
       std::vector<double> truths;
       for (int seed = 0; seed < seeds; ++seed) {
-        runs.push_back(RunOne(task, *simulator, optimizer, seed, budget));
+        runs.push_back(run_once(task, optimizer, seed));
         truths.push_back(runs.back().truth);
       }
       scaling[optimizer].push_back({static_cast<double>(joints), Mean(truths)});

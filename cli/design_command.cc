@@ -4,6 +4,7 @@
 #include <iostream>
 
 #include "cli/commands.h"
+#include "cli/default_model.h"
 #include "design/design_problem.h"
 #include "design/ground_truth_problem.h"
 #include "design/search.h"
@@ -34,13 +35,6 @@ struct DesignArgs {
   std::string simulator = "learned";
 };
 
-// The shipped default model: models/default/model.fdm in the working folder or the source tree.
-std::string DefaultModelPath() {
-  const std::string relative = "models/default/model.fdm";
-  if (fs::exists(relative)) return relative;
-  return std::string(FLOWDESIGN_SOURCE_DIR) + "/" + relative;
-}
-
 // runs/NAME, or runs/NAME-2, -3, ... so that running the same command again never clobbers an
 // earlier run; with --resume, the newest of them.
 std::string DefaultRunFolder(const std::string& task_name, bool resume) {
@@ -57,11 +51,7 @@ std::string DefaultRunFolder(const std::string& task_name, bool resume) {
 
 int RunDesign(const DesignArgs& args) {
   const tasks::Task task = tasks::LoadTask(args.task_path);
-  const std::string model_path = args.model.empty() ? DefaultModelPath() : args.model;
-  if (!fs::exists(model_path)) {
-    throw BadInput("--model " + model_path + ": no such model file" +
-                   (args.model.empty() ? " (the default model ships in models/default/; see its README)" : ""));
-  }
+  const std::string model_path = ModelPathOrDefault(args.model);
   simulator::learned::ModelFile model_file;
   auto simulator = simulator::learned::LoadModel(model_path, &model_file);
   design::CheckModelMatchesTask(simulator->Config(), task, model_path);

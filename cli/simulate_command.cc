@@ -1,5 +1,6 @@
-// `flowdesign simulate TASK [--design DESIGN.json] --out DIR [--threads N] [--gif]`: runs the
-// ground-truth simulator (MPM) on one design of a task and saves the trajectory.
+// `flowdesign simulate TASK [--design DESIGN.json] --out DIR [--simulator mpm|learned]
+// [--model M] [--threads N] [--gif]`: runs the ground-truth simulator (MPM) or the learned one
+// on one design of a task and saves the trajectory.
 #include <unistd.h>
 
 #include <chrono>
@@ -12,8 +13,12 @@
 #include <string>
 
 #include "cli/commands.h"
+#include "cli/default_model.h"
+#include "design/design_problem.h"
 #include "design/render.h"
 #include "simulator/ground_truth/mpm_solver.h"
+#include "simulator/learned/model_file.h"
+#include "simulator/learned/rollout.h"
 #include "simulator/scene.h"
 #include "simulator/trajectory.h"
 #include "tasks/task_io.h"
@@ -29,6 +34,8 @@ struct SimulateArgs {
   std::string task_path;
   std::string design_path;
   std::string out_dir;
+  std::string simulator = "mpm";
+  std::string model;
   int threads = 0;
   bool gif = false;
 };
@@ -95,20 +102,39 @@ int RunSimulate(const SimulateArgs& args) {
   if (fs::exists(args.out_dir) && !fs::is_directory(args.out_dir)) {
     throw BadInput("--out " + args.out_dir + ": exists and is not a directory");
   }
+  if (args.simulator != "mpm" && args.simulator != "learned") {
+    throw BadInput("--simulator " + args.simulator + ": unknown simulator (expected mpm or learned)");
+  }
   fs::create_directories(args.out_dir);
 
   const simulator::Scene scene = simulator::BuildScene(task, design.parameters);
-  simulator::MpmOptions options;
-  options.threads = args.threads;
   std::cerr << "simulating task '" << task.name << "' ("
             << (args.design_path.empty() ? "initial design" : args.design_path) << "): "
             << scene.frames << " frames, " << scene.fluid_positions.size()
             << " particles at t=0, up to " << simulator::TotalParticleCount(scene) << "\n";
 
   Progress progress(scene.frames);
-  simulator::MpmStats stats;
-  simulator::Trajectory trajectory = simulator::SimulateMpm(
-      scene, options, [&](int frame, int particles) { progress.Update(frame, particles); }, &stats);
+  simulator::Trajectory trajectory;
+  std::string speed;
+  if (args.simulator == "learned") {
+    const std::string model_path = ModelPathOrDefault(args.model);
+    auto model = simulator::learned::LoadModel(model_path);
+    design::CheckModelMatchesTask(model->Config(), task, model_path);
+    simulator::learned::ConfigureTorchThreads(args.threads);
+    trajectory = simulator::learned::RolloutTrajectory(*model, scene);
+    progress.Update(scene.frames, static_cast<int>(trajectory.AlivePositions(scene.frames).size()));
+    speed = "learned model " + model_path;
+  } else {
+    simulator::MpmOptions options;
+    options.threads = args.threads;
+    simulator::MpmStats stats;
+    trajectory = simulator::SimulateMpm(
+        scene, options, [&](int frame, int particles) { progress.Update(frame, particles); }, &stats);
+    const double wall_s = progress.Seconds();
+    speed = std::to_string(stats.substeps) + " MPM substeps, " +
+            std::to_string(static_cast<long>(wall_s > 0.0 ? static_cast<double>(stats.particle_substeps) / wall_s : 0.0)) +
+            " particle-substeps/s";
+  }
   trajectory.regions = task.regions;
   const int alive = static_cast<int>(trajectory.AlivePositions(scene.frames).size());
   const double wall_s = progress.Seconds();
@@ -118,13 +144,10 @@ int RunSimulate(const SimulateArgs& args) {
   tasks::SaveDesign(task, design, args.out_dir + "/design.json");
   if (args.gif) design::WriteAnimatedGif(trajectory, args.out_dir + "/animation.gif");
 
-  std::cout << "simulated " << scene.frames << " frames ("
-            << scene.frames * scene.frame_dt_s << " s), " << alive << " particles, "
-            << stats.substeps << " substeps, wall time " << Duration(wall_s) << " ("
-            << (wall_s > 0.0 ? static_cast<double>(stats.particle_substeps) / wall_s : 0.0)
-            << " particle-substeps/s)\n";
+  std::cout << "simulated " << scene.frames << " frames (" << scene.frames * scene.frame_dt_s << " s), " << alive
+            << " particles, wall time " << Duration(wall_s) << " (" << speed << ")\n";
   std::cout << "trajectory: " << args.out_dir << " (positions.npy, birth_frame.npy, "
-            << "particle_type.npy, metadata.json, task.json, design.json"
+            << "birth_velocity.npy, particle_type.npy, metadata.json, task.json, design.json"
             << (args.gif ? ", animation.gif" : "") << ")\n";
   return kExitOk;
 }
@@ -134,13 +157,15 @@ int RunSimulate(const SimulateArgs& args) {
 void AddSimulateCommand(CLI::App& root, Action& action) {
   CLI::App* command = root.add_subcommand(
       "simulate",
-      "Run the ground-truth simulator (MPM) on a design of a task and save the trajectory "
-      "(NumPy .npy files + metadata.json) with a copy of the task and design.");
+      "Run the ground-truth simulator (MPM) or the learned one on a design of a task and save the "
+      "trajectory (NumPy .npy files + metadata.json) with a copy of the task and design.");
   auto args = std::make_shared<SimulateArgs>();
   command->add_option("TASK", args->task_path, "task file (JSON), e.g. tasks/contain.json")->required();
   command->add_option("--design", args->design_path,
                       "design file (JSON); default: the task's initial design");
   command->add_option("--out", args->out_dir, "output folder for the trajectory")->required();
+  command->add_option("--simulator", args->simulator, "mpm (ground truth) or learned")->capture_default_str();
+  command->add_option("--model", args->model, "learned model file (default: models/default/model.fdm)");
   command->add_option("--threads", args->threads, "worker threads (0 = all cores)")
       ->capture_default_str();
   command->add_flag("--gif", args->gif, "also write DIR/animation.gif");

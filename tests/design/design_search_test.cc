@@ -11,6 +11,7 @@
 #include "design/ground_truth_problem.h"
 #include "design/search.h"
 #include "simulator/scene.h"
+#include "simulator/trajectory.h"
 #include "simulator/learned/model_file.h"
 #include "tasks/file_util.h"
 #include "tasks/tool_geometry.h"
@@ -227,6 +228,28 @@ TEST_CASE("bad design command lines give clear errors and exit code 2", "[design
   CHECK(RunCli("design /nonexistent/task.json", &output) == 2);
   CHECK(RunCli("design --help", &output) == 0);
   CHECK_THAT(output, Catch::Contains("--resume"));
+}
+
+TEST_CASE("simulate runs the learned model as well as MPM, and rejects an unknown simulator", "[design][cli]") {
+  std::string output;
+  const std::string task = flowdesign::testing::SourcePath("tasks/contain.json");
+  const std::string dir = flowdesign::testing::OutputDir("cli_simulate_learned");
+  const std::string model = dir + "/model.fdm";
+  {
+    auto simulator = testing::BallisticSimulator();
+    simulator::learned::SaveModel(model, *simulator, {});
+  }
+  REQUIRE(RunCli("simulate " + task + " --simulator learned --model " + model + " --out " + dir + "/run", &output) == 0);
+  const simulator::Trajectory t = simulator::LoadTrajectory(dir + "/run");
+  CHECK(t.simulator == "learned");
+  CHECK(t.frame_count == 101);
+  // The ballistic model lets the block fall onto the flat chain at y = 0.4 and stay above it.
+  CHECK(t.Position(100, 0).y < t.Position(0, 0).y - 0.05);
+  CHECK(t.Position(100, 0).y > 0.4);
+  CHECK(RunCli("simulate " + task + " --simulator sph --out " + dir + "/bad", &output) == 2);
+  CHECK_THAT(output, Catch::Contains("--simulator sph: unknown simulator (expected mpm or learned)"));
+  CHECK(RunCli("simulate " + task + " --simulator learned --model /nonexistent.fdm --out " + dir + "/bad", &output) == 2);
+  CHECK_THAT(output, Catch::Contains("/nonexistent.fdm: no such model file"));
 }
 
 }  // namespace
