@@ -16,6 +16,7 @@
 #include "cli/default_model.h"
 #include "design/design_problem.h"
 #include "design/render.h"
+#include "objectives/objective.h"
 #include "simulator/ground_truth/mpm_solver.h"
 #include "simulator/learned/model_file.h"
 #include "simulator/learned/rollout.h"
@@ -146,6 +147,12 @@ int RunSimulate(const SimulateArgs& args) {
 
   std::cout << "simulated " << scene.frames << " frames (" << scene.frames * scene.frame_dt_s << " s), " << alive
             << " particles, wall time " << Duration(wall_s) << " (" << speed << ")\n";
+  // The task's objective on this trajectory, so a design can be checked without a search.
+  const torch::Tensor positions = torch::from_blob(trajectory.positions.data(),
+                                                   {trajectory.frame_count, trajectory.particle_count, 2});
+  std::vector<int> birth(trajectory.birth_frame.begin(), trajectory.birth_frame.end());
+  std::cout << "objective (" << args.simulator << "):\n"
+            << objectives::FormatReport(objectives::Objective(task).Report(positions, birth, design.parameters));
   std::cout << "trajectory: " << args.out_dir << " (positions.npy, birth_frame.npy, "
             << "birth_velocity.npy, particle_type.npy, metadata.json, task.json, design.json"
             << (args.gif ? ", animation.gif" : "") << ")\n";
