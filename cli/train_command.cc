@@ -13,16 +13,21 @@ void AddTrainCommand(CLI::App& root, Action& action) {
   auto out = std::make_shared<std::string>();
   auto minutes = std::make_shared<double>(-1.0);
   auto steps = std::make_shared<int64_t>(-1);
+  auto threads = std::make_shared<int>(-1);
   cmd->add_option("--data", *data, "Data folder written by `flowdesign generate`")->required()->check(CLI::ExistingDirectory);
   cmd->add_option("--config", *config, "Model and training config (JSON), e.g. models/default/config.json")->required()->check(CLI::ExistingFile);
   cmd->add_option("--out", *out, "Output folder: model.fdm, checkpoint.fdm, log.csv")->required();
   cmd->add_option("--minutes", *minutes, "Stop with a checkpoint after this many minutes (overrides the config)");
   cmd->add_option("--steps", *steps, "Total training steps (overrides the config)");
+  cmd->add_option("--threads", *threads,
+                  "LibTorch threads (overrides the config; 0 = all cores; 1 leaves a core free for other work)")
+      ->check(CLI::NonNegativeNumber);
   cmd->callback([=, &action] {
     action = [=] {
       simulator::training::TrainConfig train_config = simulator::training::LoadTrainConfig(*config);
       if (*minutes >= 0) train_config.training.max_minutes = *minutes;
       if (*steps > 0) train_config.training.steps = *steps;
+      if (*threads >= 0) train_config.training.threads = *threads;
       const auto summary = simulator::training::Train(*data, train_config, *out, [](const std::string& line) {
         std::cerr << line << "\n";
       });
