@@ -22,6 +22,13 @@ double Chamfer(const torch::Tensor& a, const torch::Tensor& b) {
   return 0.5 * (std::get<0>(d.min(1)).mean().item<double>() + std::get<0>(d.min(0)).mean().item<double>());
 }
 
+// The fraction of points [n, 2] with another point closer than `distance`.
+double CrowdedFraction(const torch::Tensor& points, double distance) {
+  if (points.size(0) < 2) return 0.0;
+  const torch::Tensor d = torch::cdist(points, points) + 1e9 * torch::eye(points.size(0));
+  return (std::get<0>(d.min(1)) < distance).to(torch::kFloat64).mean().item<double>();
+}
+
 }  // namespace
 
 nlohmann::json EvaluationReport::ToJson() const {
@@ -31,7 +38,9 @@ nlohmann::json EvaluationReport::ToJson() const {
                              {"mean_error_spacings", h.mean_error_spacings},
                              {"median_error_spacings", h.median_error_spacings},
                              {"frozen_error_spacings", h.frozen_error_spacings},
-                             {"chamfer_spacings", h.chamfer_spacings}});
+                             {"chamfer_spacings", h.chamfer_spacings},
+                             {"crowded_fraction_learned", h.crowded_learned},
+                             {"crowded_fraction_truth", h.crowded_truth}});
   }
   return j;
 }
@@ -39,12 +48,13 @@ nlohmann::json EvaluationReport::ToJson() const {
 std::string EvaluationReport::Table() const {
   std::ostringstream out;
   out << "trajectories: " << trajectories << "\none-step normalized acceleration MSE: " << one_step_mse
-      << "\n\n  steps   mean error   median error   chamfer   frozen fluid   (particle spacings)\n";
+      << "\n\n  steps   mean error   median error   chamfer   frozen fluid   (particle spacings)"
+      << "   crowded (< 0.5 spacing): learned   truth\n";
   for (const HorizonError& h : horizons) {
     out << std::setw(7) << (h.steps < 0 ? std::string("end") : std::to_string(h.steps)) << std::fixed
         << std::setprecision(2) << std::setw(13) << h.mean_error_spacings << std::setw(15)
         << h.median_error_spacings << std::setw(10) << h.chamfer_spacings << std::setw(15)
-        << h.frozen_error_spacings << "\n";
+        << h.frozen_error_spacings << std::setw(44) << h.crowded_learned << std::setw(8) << h.crowded_truth << "\n";
   }
   return out.str();
 }
@@ -62,7 +72,8 @@ EvaluationReport EvaluateModel(learned::LearnedSimulator& simulator, const Datas
   double squared_error = 0.0, count = 0.0;
   std::vector<int> horizons = options.horizons;
   horizons.push_back(-1);
-  std::vector<std::vector<double>> errors(horizons.size()), frozen(horizons.size()), chamfer(horizons.size());
+  std::vector<std::vector<double>> errors(horizons.size()), frozen(horizons.size()), chamfer(horizons.size()),
+      crowded_learned(horizons.size()), crowded_truth(horizons.size());
   for (const TrajectoryTensors& t : data.trajectories) {
     for (int frame = 0; frame + 1 < t.Frames(); frame += options.one_step_stride) {
       const int64_t alive = t.AliveAt(frame);
@@ -88,6 +99,8 @@ EvaluationReport EvaluateModel(learned::LearnedSimulator& simulator, const Datas
       errors[h].push_back((predicted - truth).norm(2, 1).mean().item<double>() / t.particle_spacing_m);
       frozen[h].push_back((start - truth).norm(2, 1).mean().item<double>() / t.particle_spacing_m);
       chamfer[h].push_back(Chamfer(predicted, truth) / t.particle_spacing_m);
+      crowded_learned[h].push_back(CrowdedFraction(predicted, 0.5 * t.particle_spacing_m));
+      crowded_truth[h].push_back(CrowdedFraction(truth, 0.5 * t.particle_spacing_m));
     }
   }
   report.one_step_mse = squared_error / std::max(1.0, count);
@@ -103,6 +116,8 @@ EvaluationReport EvaluateModel(learned::LearnedSimulator& simulator, const Datas
     e.median_error_spacings = Median(errors[h]);
     e.frozen_error_spacings = mean_of(frozen[h]);
     e.chamfer_spacings = mean_of(chamfer[h]);
+    e.crowded_learned = mean_of(crowded_learned[h]);
+    e.crowded_truth = mean_of(crowded_truth[h]);
     report.horizons.push_back(e);
   }
   return report;

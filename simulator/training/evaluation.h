@@ -23,6 +23,9 @@ struct HorizonError {
   double median_error_spacings = 0.0;  // median over trajectories
   double frozen_error_spacings = 0.0;  // the same for fluid left where it starts (baseline)
   double chamfer_spacings = 0.0;       // permutation-free: mean symmetric nearest-neighbour distance
+  // Clumping: the fraction of fluid particles with another closer than half a spacing.
+  double crowded_learned = 0.0;
+  double crowded_truth = 0.0;
 };
 
 struct EvaluationReport {
@@ -36,8 +39,8 @@ struct EvaluationReport {
 EvaluationReport EvaluateModel(learned::LearnedSimulator& simulator, const Dataset& data,
                                const EvaluationOptions& options);
 
-// The learned rollout of one data trajectory from frame `history`, with the data's geometry,
-// as a Trajectory aligned with the data (the first `history` frames copied from it).
+// The learned rollout of one data trajectory from frame 0 (as a design rolls out), with the
+// data's geometry, as a Trajectory aligned with the data.
 Trajectory LearnedRolloutOfData(learned::LearnedSimulator& simulator, const Trajectory& data);
 
 }  // namespace flowdesign::simulator::training
