@@ -119,6 +119,9 @@ void LbfgsOptimizer::Run(OptimizerRun* run) const {
   ceres::GradientProblemSolver::Options solver_options;
   solver_options.line_search_direction_type = ceres::LBFGS;
   solver_options.max_lbfgs_rank = options.lbfgs_memory;
+  // Every evaluation is a whole rollout with its gradient (seconds); on these non-smooth
+  // objectives Ceres' default of 20 line-search steps made one iteration take 15+ rollouts.
+  solver_options.max_num_line_search_step_size_iterations = 6;
   solver_options.max_num_iterations = options.iterations - run->next_iteration();
   solver_options.logging_type = ceres::SILENT;
   solver_options.minimizer_progress_to_stdout = false;
