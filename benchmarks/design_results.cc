@@ -10,6 +10,7 @@
 //
 // Every finished run is added to the --runs CSV at once; a restarted program reuses the rows of
 // the same model, budget, task, optimizer and seed, so an interrupted table resumes.
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <cstring>
@@ -203,8 +204,15 @@ int main(int argc, char** argv) {
      << "wall-clock budget; seed 0 starts from the task's neutral design, other seeds from a perturbed one.\n\n"
      << "| task | parameters | optimizer | learned (exact) | ground truth | transfer gap | learned steps | iterations | wall s |\n"
      << "|---|---|---|---|---|---|---|---|---|\n";
-  std::map<std::pair<std::string, std::string>, std::vector<const Run*>> groups;
-  for (const Run& r : runs) groups[{r.task, r.optimizer}].push_back(&r);
+  // Groups in the order they ran (task by task).
+  std::vector<std::pair<std::pair<std::string, std::string>, std::vector<const Run*>>> groups;
+  for (const Run& r : runs) {
+    const std::pair<std::string, std::string> key{r.task, r.optimizer};
+    auto it = std::find_if(groups.begin(), groups.end(), [&](const auto& g) { return g.first == key; });
+    if (it == groups.end()) it = groups.insert(groups.end(), {key, {}});
+    it->second.push_back(&r);
+  }
+  std::map<std::pair<std::string, std::string>, double> mean_truth, mean_learned;
   for (const auto& [key, members] : groups) {
     std::vector<double> learned, truth, seconds, steps, iterations;
     for (const Run* r : members) {
@@ -217,6 +225,21 @@ int main(int argc, char** argv) {
     md << std::fixed << std::setprecision(3) << "| " << key.first << " | " << members.front()->parameters << " | "
        << key.second << " | " << Mean(learned) << " | " << Mean(truth) << " | " << Mean(truth) - Mean(learned) << " | "
        << std::setprecision(0) << Mean(steps) << " | " << Mean(iterations) << " | " << Mean(seconds) << " |\n";
+    mean_truth[key] = Mean(truth);
+    mean_learned[key] = Mean(learned);
+  }
+
+  // The goals of the results issue, checked on the means above.
+  md << "\n## Goals\n\n| task | parameters | adam vs cem in ground truth (adam <= cem?) | adam keeps >= 90% of its learned objective? |\n"
+     << "|---|---|---|---|\n";
+  for (const auto& [key, members] : groups) {
+    if (key.second != "adam" || !mean_truth.count({key.first, "cem"})) continue;
+    const double adam = mean_truth[key], cem = mean_truth[{key.first, "cem"}], learned = mean_learned[key];
+    // Objectives are negative when good: keeping 90% means truth <= 0.9 * learned for learned < 0.
+    const bool transfers = learned < 0.0 ? adam <= 0.9 * learned : adam <= learned + 0.1 * std::abs(learned);
+    md << std::fixed << std::setprecision(3) << "| " << key.first << " | " << members.front()->parameters << " | "
+       << adam << " vs " << cem << ": " << (adam <= cem ? "yes" : "no") << " | " << adam << " vs " << learned << ": "
+       << (transfers ? "yes" : "no") << " |\n";
   }
   md << "\nMeans over " << seeds << " seed(s); every run is a row of [" << runs_path << "]("
      << runs_path.substr(runs_path.find('/') + 1) << "). Parameter scaling on Contain (ground-truth objective against the\n"
