@@ -33,13 +33,15 @@ InteractionBlockImpl::InteractionBlockImpl(const ModelConfig& c) {
 }
 
 std::pair<torch::Tensor, torch::Tensor> InteractionBlockImpl::forward(
-    torch::Tensor h, torch::Tensor e, const torch::Tensor& senders, const torch::Tensor& receivers) {
+    torch::Tensor h, torch::Tensor e, const torch::Tensor& senders, const torch::Tensor& receivers,
+    const torch::Tensor& edge_weights) {
   const torch::Tensor projected = node_projection_->forward(h);  // [N, 2H]
   const torch::Tensor from_senders = projected.narrow(1, 0, hidden_).index_select(0, senders);
   const torch::Tensor from_receivers = projected.narrow(1, hidden_, hidden_).index_select(0, receivers);
   const torch::Tensor z = edge_mlp_->First()->forward(e) + from_senders + from_receivers;
   const torch::Tensor e_update = edge_mlp_->ForwardFromFirstPreactivation(z);
-  const torch::Tensor aggregated = torch::zeros_like(h).index_add(0, receivers, e_update);
+  const torch::Tensor messages = edge_weights.defined() ? e_update * edge_weights : e_update;
+  const torch::Tensor aggregated = torch::zeros_like(h).index_add(0, receivers, messages);
   const torch::Tensor h_update = node_mlp_->forward(torch::cat({h, aggregated}, 1));
   return {h + h_update, e + e_update};
 }
@@ -55,10 +57,11 @@ GraphNetworkImpl::GraphNetworkImpl(const ModelConfig& c) : config_(c) {
 }
 
 torch::Tensor GraphNetworkImpl::forward(const torch::Tensor& node_inputs, const torch::Tensor& edge_inputs,
-                                        const torch::Tensor& senders, const torch::Tensor& receivers) {
+                                        const torch::Tensor& senders, const torch::Tensor& receivers,
+                                        const torch::Tensor& edge_weights) {
   torch::Tensor h = node_encoder_->forward(node_inputs);
   torch::Tensor e = edge_encoder_->forward(edge_inputs);
-  for (InteractionBlock& block : blocks_) std::tie(h, e) = block->forward(h, e, senders, receivers);
+  for (InteractionBlock& block : blocks_) std::tie(h, e) = block->forward(h, e, senders, receivers, edge_weights);
   return decoder_->forward(h);
 }
 

@@ -33,9 +33,11 @@ class InteractionBlockImpl : public torch::nn::Module {
  public:
   InteractionBlockImpl(const ModelConfig& config);
   // Updates node latents h [N, L] and edge latents e [E, L] in place of the inputs (residual).
+  // edge_weights [E, 1] (or undefined: all 1) scale each edge's message in the aggregation.
   std::pair<torch::Tensor, torch::Tensor> forward(torch::Tensor h, torch::Tensor e,
                                                   const torch::Tensor& senders,
-                                                  const torch::Tensor& receivers);
+                                                  const torch::Tensor& receivers,
+                                                  const torch::Tensor& edge_weights);
 
  private:
   Mlp edge_mlp_{nullptr};
@@ -48,10 +50,11 @@ TORCH_MODULE(InteractionBlock);
 class GraphNetworkImpl : public torch::nn::Module {
  public:
   explicit GraphNetworkImpl(const ModelConfig& config);
-  // node_inputs [N, NodeInputSize], edge_inputs [E, 3], senders/receivers int64 [E].
-  // Returns the normalized acceleration [N, 2].
+  // node_inputs [N, NodeInputSize], edge_inputs [E, 3], senders/receivers int64 [E],
+  // edge_weights [E, 1] or undefined (all 1). Returns the normalized acceleration [N, 2].
   torch::Tensor forward(const torch::Tensor& node_inputs, const torch::Tensor& edge_inputs,
-                        const torch::Tensor& senders, const torch::Tensor& receivers);
+                        const torch::Tensor& senders, const torch::Tensor& receivers,
+                        const torch::Tensor& edge_weights = {});
   const ModelConfig& Config() const { return config_; }
 
  private:

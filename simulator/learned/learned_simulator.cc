@@ -111,12 +111,18 @@ StepGraph LearnedSimulator::BuildGraph(const torch::Tensor& window, int fluid_co
   // The epsilon keeps the gradient of the norm finite for coincident particles.
   const torch::Tensor distance = (displacement.pow(2).sum(1, true) + 1e-12).sqrt();
   graph.edge_inputs = torch::cat({displacement, distance}, 1);
+  if (config_.edge_fade_spacings > 0.0) {
+    // u = 0 at the radius, 1 a fade width inside it; smoothstep keeps the weight C1.
+    const double fade = config_.edge_fade_spacings / config_.connectivity_radius_spacings;  // in units of R
+    const torch::Tensor u = ((1.0 - distance) / fade).clamp(0.0, 1.0);
+    graph.edge_weights = u * u * (3.0 - 2.0 * u);
+  }
   graph.node_inputs = torch::cat({history, walls, type}, 1);
   return graph;
 }
 
 torch::Tensor LearnedSimulator::PredictNormalizedAcceleration(const StepGraph& graph) {
-  return network_->forward(graph.node_inputs, graph.edge_inputs, graph.senders, graph.receivers);
+  return network_->forward(graph.node_inputs, graph.edge_inputs, graph.senders, graph.receivers, graph.edge_weights);
 }
 
 torch::Tensor LearnedSimulator::Step(const torch::Tensor& fluid_window, const torch::Tensor& obstacles,

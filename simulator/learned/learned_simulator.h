@@ -20,6 +20,7 @@ struct StepGraph {
   torch::Tensor edge_inputs;  // [E, 3]
   torch::Tensor senders;      // int64 [E]
   torch::Tensor receivers;    // int64 [E]
+  torch::Tensor edge_weights; // [E, 1] message weights fading to 0 at the radius, or undefined (off)
 };
 
 // Capsules as a tensor [K, 5]: (ax, ay, bx, by, radius).

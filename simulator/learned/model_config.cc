@@ -24,6 +24,8 @@ void ValidateModelConfig(const ModelConfig& c) {
   Require(c.message_passing_steps >= 0 && c.message_passing_steps <= 32, "message_passing_steps", c.message_passing_steps, "must be in [0, 32]");
   Require(c.history >= 1 && c.history <= 16, "history", c.history, "must be in [1, 16]");
   Require(c.connectivity_radius_spacings > 0.5 && c.connectivity_radius_spacings <= 10, "connectivity_radius_spacings", c.connectivity_radius_spacings, "must be in (0.5, 10]");
+  Require(c.edge_fade_spacings >= 0 && c.edge_fade_spacings < c.connectivity_radius_spacings, "edge_fade_spacings",
+          c.edge_fade_spacings, "must be in [0, connectivity_radius_spacings)");
   Require(c.particle_spacing_m > 0, "particle_spacing_m", c.particle_spacing_m, "must be > 0");
   Require(c.frame_dt_s > 0, "frame_dt_s", c.frame_dt_s, "must be > 0");
 }
@@ -35,6 +37,7 @@ nlohmann::json ModelConfigToJson(const ModelConfig& c) {
           {"message_passing_steps", c.message_passing_steps},
           {"history", c.history},
           {"connectivity_radius_spacings", c.connectivity_radius_spacings},
+          {"edge_fade_spacings", c.edge_fade_spacings},
           {"particle_spacing_m", c.particle_spacing_m},
           {"frame_dt_s", c.frame_dt_s},
           {"gravity_y", c.gravity_y}};
@@ -49,6 +52,7 @@ ModelConfig ModelConfigFromJson(const nlohmann::json& json, const std::string& s
   c.message_passing_steps = merged.at("message_passing_steps").get<int>();
   c.history = merged.at("history").get<int>();
   c.connectivity_radius_spacings = merged.at("connectivity_radius_spacings").get<double>();
+  c.edge_fade_spacings = merged.at("edge_fade_spacings").get<double>();
   c.particle_spacing_m = merged.at("particle_spacing_m").get<double>();
   c.frame_dt_s = merged.at("frame_dt_s").get<double>();
   c.gravity_y = merged.at("gravity_y").get<double>();

@@ -15,6 +15,10 @@ struct ModelConfig {
   int message_passing_steps = 5;     // unshared interaction blocks
   int history = 5;                   // C: number of past velocities fed to the network
   double connectivity_radius_spacings = 2.5;  // R in particle spacings
+  // Width (spacings) of a band inside R over which an edge's messages fade smoothly to zero, so
+  // that a neighbour entering the radius changes nothing abruptly and the rollout is continuous
+  // in the obstacle positions (design gradients then agree with finite differences). 0: off.
+  double edge_fade_spacings = 0.0;
   // Physical setup the model is trained for; a task must match it.
   double particle_spacing_m = 0.01;
   double frame_dt_s = 0.005;

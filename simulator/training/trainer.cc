@@ -76,18 +76,20 @@ Example MakeExample(const LearnedSimulator& simulator, const TrajectoryTensors& 
 // to the batch mean).
 torch::Tensor BatchLoss(LearnedSimulator& simulator, const std::vector<Example>& batch, const TrainingOptions& options,
                         double normalizer) {
-  std::vector<torch::Tensor> nodes, edges, senders, receivers, targets, fluid_rows;
+  std::vector<torch::Tensor> nodes, edges, senders, receivers, targets, fluid_rows, weights;
   int64_t offset = 0;
   for (const Example& e : batch) {
     nodes.push_back(e.graph.node_inputs);
     edges.push_back(e.graph.edge_inputs);
+    if (e.graph.edge_weights.defined()) weights.push_back(e.graph.edge_weights);
     senders.push_back(e.graph.senders + offset);
     receivers.push_back(e.graph.receivers + offset);
     targets.push_back(e.target);
     fluid_rows.push_back(torch::arange(offset, offset + e.fluid, e.graph.senders.options()));
     offset += e.graph.node_inputs.size(0);
   }
-  learned::StepGraph graph{torch::cat(nodes), torch::cat(edges), torch::cat(senders), torch::cat(receivers)};
+  learned::StepGraph graph{torch::cat(nodes), torch::cat(edges), torch::cat(senders), torch::cat(receivers),
+                           weights.empty() ? torch::Tensor() : torch::cat(weights)};
   const torch::Tensor predicted = simulator.PredictNormalizedAcceleration(graph).index_select(0, torch::cat(fluid_rows));
   const torch::Tensor target = torch::cat(targets);
   namespace F = torch::nn::functional;
@@ -150,6 +152,21 @@ struct Adam {
   }
 };
 
+// Copies every network parameter from a model file with the same parameter names and shapes.
+void InitializeFrom(const std::string& path, LearnedSimulator& simulator) {
+  learned::ModelFile file;
+  learned::LoadModel(path, &file);
+  torch::NoGradGuard no_grad;
+  for (const auto& item : simulator.Network()->named_parameters()) {
+    const auto found = file.tensors.find(item.key());
+    if (found == file.tensors.end() || !found->second.sizes().equals(item.value().sizes())) {
+      throw std::invalid_argument(path + ": init_from: the model has no parameter '" + item.key() + "' of shape " +
+                                  c10::str(item.value().sizes()) + " (different network size?)");
+    }
+    item.value().copy_(found->second);
+  }
+}
+
 double LearningRate(const TrainingOptions& o, int64_t step) {
   return o.final_learning_rate + (o.learning_rate - o.final_learning_rate) *
                                      std::pow(0.1, static_cast<double>(step) / static_cast<double>(o.decay_steps));
@@ -203,7 +220,7 @@ nlohmann::json TrainingOptionsToJson(const TrainingOptions& o) {
           {"validation_rollouts", o.validation_rollouts},
           {"validation_rollout_steps", o.validation_rollout_steps}, {"log_every", o.log_every},
           {"seed", o.seed}, {"threads", o.threads}, {"device", o.device},
-          {"max_train_trajectories", o.max_train_trajectories}};
+          {"max_train_trajectories", o.max_train_trajectories}, {"init_from", o.init_from}};
 }
 
 TrainingOptions TrainingOptionsFromJson(const nlohmann::json& json, const std::string& source) {
@@ -228,6 +245,7 @@ TrainingOptions TrainingOptionsFromJson(const nlohmann::json& json, const std::s
   o.threads = m["threads"];
   o.device = m["device"];
   o.max_train_trajectories = m["max_train_trajectories"];
+  o.init_from = m["init_from"];
   auto require = [&](bool ok, const char* field, const char* rule) {
     if (!ok) throw std::invalid_argument(source + ": " + field + ": " + rule + " (got " + m[field].dump() + ")");
   };
@@ -315,6 +333,7 @@ TrainSummary Train(const std::string& data_dir, const TrainConfig& input_config,
     }
     tasks::WriteFileAtomically(log_path, kept);
   } else {
+    if (!o.init_from.empty()) InitializeFrom(o.init_from, simulator);
     nlohmann::json saved{{"model", learned::ModelConfigToJson(config.model)},
                          {"training", TrainingOptionsToJson(o)}, {"data", data_dir}, {"recipe", recipe}};
     tasks::WriteFileAtomically(out_dir + "/config.json", saved.dump(2) + "\n");

@@ -32,6 +32,9 @@ struct TrainingOptions {
   int threads = 0;                        // 0 = all cores
   std::string device = "cpu";             // "cpu" or "cuda"
   int max_train_trajectories = -1;        // -1 = all
+  // A model file whose network weights start a fresh run (fine-tuning, e.g. after a config
+  // change that keeps the shapes); "" = random initialization. Ignored when resuming.
+  std::string init_from;
 };
 
 nlohmann::json TrainingOptionsToJson(const TrainingOptions& options);

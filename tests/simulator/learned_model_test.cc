@@ -200,6 +200,57 @@ TEST_CASE("training data starts the way a design rollout starts", "[learned][dat
   CHECK_THROWS_AS(training::SetupFromData(t, 1, scene.frames), std::invalid_argument);
 }
 
+TEST_CASE("with an edge fade the network is continuous as a neighbour enters the radius", "[learned]") {
+  // Two fluid particles at rest; the second approaches the first across the radius R. Without
+  // a fade the first particle's prediction jumps when the edge appears; with it, it does not.
+  auto prediction_jump = [](double fade) {
+    torch::manual_seed(11);
+    ModelConfig config = testing::TinyConfig();
+    config.edge_fade_spacings = fade;
+    LearnedSimulator simulator(config, testing::TypicalNormalization());
+    const double radius = simulator.RadiusMetres();
+    auto predict = [&](double distance) {
+      torch::Tensor window = torch::zeros({config.history + 1, 2, 2});
+      window.select(1, 0).fill_(0.5);
+      window.select(1, 1).select(1, 0).fill_(0.5 + distance);
+      window.select(1, 1).select(1, 1).fill_(0.5);
+      const StepGraph graph = simulator.BuildGraph(window, 2, {{0.0, 0.0}, {1.0, 1.0}});
+      return simulator.PredictNormalizedAcceleration(graph)[0];
+    };
+    torch::NoGradGuard no_grad;
+    return (predict(radius * (1 - 1e-4)) - predict(radius * (1 + 1e-4))).abs().max().item<double>();
+  };
+  CHECK(prediction_jump(0.0) > 1e-2);
+  CHECK(prediction_jump(0.5) < 1e-5);
+  REQUIRE_THROWS_WITH(ModelConfigFromJson({{"edge_fade_spacings", 3.0}, {"connectivity_radius_spacings", 2.5}}, "m.json"),
+                      Catch::Contains("edge_fade_spacings: must be in [0, connectivity_radius_spacings)"));
+}
+
+TEST_CASE("training can start from another model's weights", "[learned][training]") {
+  const std::string data = TinyData();
+  const auto quiet = [](const std::string&) {};
+  const std::string source_dir = flowdesign::testing::OutputDir("init_from_source");
+  training::Train(data, TinyTrainConfig(5), source_dir, quiet);
+
+  training::TrainConfig config = TinyTrainConfig(1);
+  config.model.edge_fade_spacings = 0.5;  // same shapes, another config: a fine-tune
+  config.training.init_from = source_dir + "/checkpoint.fdm";
+  config.training.learning_rate = config.training.final_learning_rate = 1e-12;  // the step changes nothing
+  const std::string tuned_dir = flowdesign::testing::OutputDir("init_from_tuned");
+  training::Train(data, config, tuned_dir, quiet);
+  ModelFile source = ReadModelFile(source_dir + "/checkpoint.fdm");
+  ModelFile tuned = ReadModelFile(tuned_dir + "/checkpoint.fdm");
+  for (const auto& [name, tensor] : tuned.tensors) {
+    if (name.rfind("adam", 0) == 0) continue;  // optimizer moments start afresh
+    INFO(name);
+    CHECK(torch::allclose(tensor, source.tensors.at(name), 0.0, 1e-6));
+  }
+
+  config.model.latent_size = 8;
+  REQUIRE_THROWS_WITH(training::Train(data, config, flowdesign::testing::OutputDir("init_from_bad"), quiet),
+                      Catch::Contains("init_from: the model has no parameter"));
+}
+
 TEST_CASE("a model config with an unknown field or a bad value is rejected", "[learned]") {
   REQUIRE_THROWS_WITH(ModelConfigFromJson({{"latent_sise", 8}}, "m.json"), "m.json: latent_sise: unknown field");
   REQUIRE_THROWS_WITH(ModelConfigFromJson({{"history", 0}}, "m.json"),
