@@ -107,18 +107,32 @@ RolloutSetup MakeRolloutSetup(const Scene& scene, int history) {
   const int64_t rows = history + scene.frames + 1;
   const int64_t n = static_cast<int64_t>(starts.size());
   setup.initial_states = torch::zeros({rows, n, 2});
-  auto states = setup.initial_states.accessor<float, 3>();
-  for (int64_t i = 0; i < n; ++i) {
-    const Start& s = starts[i];
-    setup.birth_frame.push_back(s.birth);
-    // Rows up to the birth row: the emission position extrapolated back at constant velocity.
-    for (int64_t row = 0; row <= history + s.birth; ++row) {
-      const double frames_before = static_cast<double>(history + s.birth - row);
-      states[row][i][0] = static_cast<float>(s.position.x - frames_before * s.velocity_per_frame.x);
-      states[row][i][1] = static_cast<float>(s.position.y - frames_before * s.velocity_per_frame.y);
+  std::vector<double> velocity_per_frame;
+  {
+    auto states = setup.initial_states.accessor<float, 3>();
+    for (int64_t i = 0; i < n; ++i) {
+      const Start& s = starts[i];
+      setup.birth_frame.push_back(s.birth);
+      states[history + s.birth][i][0] = static_cast<float>(s.position.x);
+      states[history + s.birth][i][1] = static_cast<float>(s.position.y);
+      velocity_per_frame.insert(velocity_per_frame.end(), {s.velocity_per_frame.x, s.velocity_per_frame.y});
     }
   }
+  ExtrapolateBeforeBirth(setup.initial_states, history, setup.birth_frame, velocity_per_frame);
   return setup;
+}
+
+void ExtrapolateBeforeBirth(torch::Tensor& states, int history, const std::vector<int>& birth_frame,
+                            const std::vector<double>& velocity_per_frame) {
+  auto rows = states.accessor<float, 3>();
+  for (size_t i = 0; i < birth_frame.size(); ++i) {
+    const int birth_row = history + birth_frame[i];
+    for (int d = 0; d < 2; ++d) {
+      for (int row = 0; row < birth_row; ++row) {
+        rows[row][i][d] = static_cast<float>(rows[birth_row][i][d] - (birth_row - row) * velocity_per_frame[2 * i + d]);
+      }
+    }
+  }
 }
 
 std::vector<int64_t> ObstacleParticleCounts(const std::vector<tasks::Capsule>& capsules, double spacing) {

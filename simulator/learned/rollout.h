@@ -31,6 +31,12 @@ struct RolloutSetup {
 // emitted particles from the scene's emitters.
 RolloutSetup MakeRolloutSetup(const Scene& scene, int history);
 
+// How a rollout assumes a particle moved before it appeared: fills rows [0, history + b) of
+// particle i (born at frame b = birth_frame[i]) in states [rows, n, 2] with its position at row
+// history + b moved back by velocity_per_frame (2 values per particle, metres per frame).
+void ExtrapolateBeforeBirth(torch::Tensor& states, int history, const std::vector<int>& birth_frame,
+                            const std::vector<double>& velocity_per_frame);
+
 // Obstacle particles along the capsules' core segments, no farther apart than `spacing`.
 // Differentiable with respect to the capsules [K, 5].
 torch::Tensor SampleObstacleParticles(const torch::Tensor& capsules, double spacing);

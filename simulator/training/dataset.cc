@@ -20,17 +20,10 @@ TrajectoryTensors ToTensors(const Trajectory& trajectory, int history) {
   t.states.narrow(0, history, trajectory.frame_count)
       .copy_(torch::from_blob(const_cast<float*>(trajectory.positions.data()), {trajectory.frame_count, n, 2},
                               torch::kFloat32));
-  auto rows = t.states.accessor<float, 3>();
-  for (int64_t i = 0; i < n; ++i) {
-    const int birth_row = history + trajectory.birth_frame[i];
-    for (int d = 0; d < 2; ++d) {
-      const double step = trajectory.birth_velocity[2 * i + d] * trajectory.frame_dt_s;
-      for (int row = 0; row < birth_row; ++row) {
-        rows[row][i][d] = static_cast<float>(rows[birth_row][i][d] - (birth_row - row) * step);
-      }
-    }
-  }
   t.birth_frame.assign(trajectory.birth_frame.begin(), trajectory.birth_frame.end());
+  std::vector<double> velocity_per_frame;
+  for (float v : trajectory.birth_velocity) velocity_per_frame.push_back(v * trajectory.frame_dt_s);
+  learned::ExtrapolateBeforeBirth(t.states, history, t.birth_frame, velocity_per_frame);
   t.capsules = learned::CapsuleTensor(trajectory.solids);
   t.obstacles = learned::SampleObstacleParticles(t.capsules, trajectory.particle_spacing_m);
   t.domain = trajectory.domain;

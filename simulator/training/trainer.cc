@@ -152,15 +152,14 @@ struct Adam {
   }
 };
 
-// Copies every network parameter from a model file with the same parameter names and shapes.
-void InitializeFrom(const std::string& path, LearnedSimulator& simulator) {
-  learned::ModelFile file;
-  learned::LoadModel(path, &file);
+// Copies every network parameter from a model file with the same parameter names and shapes
+// (a checkpoint being resumed, or the model a fine-tune starts from).
+void CopyNetworkParameters(const learned::ModelFile& file, const std::string& path, LearnedSimulator& simulator) {
   torch::NoGradGuard no_grad;
   for (const auto& item : simulator.Network()->named_parameters()) {
     const auto found = file.tensors.find(item.key());
     if (found == file.tensors.end() || !found->second.sizes().equals(item.value().sizes())) {
-      throw std::invalid_argument(path + ": init_from: the model has no parameter '" + item.key() + "' of shape " +
+      throw std::invalid_argument(path + ": the model has no parameter '" + item.key() + "' of shape " +
                                   c10::str(item.value().sizes()) + " (different network size?)");
     }
     item.value().copy_(found->second);
@@ -317,8 +316,7 @@ TrainSummary Train(const std::string& data_dir, const TrainConfig& input_config,
     if (learned::ModelConfigToJson(file.config) != learned::ModelConfigToJson(config.model)) {
       throw std::invalid_argument(checkpoint_path + ": was trained with a different model config; use a new --out folder");
     }
-    torch::NoGradGuard no_grad;
-    for (const auto& item : simulator.Network()->named_parameters()) item.value().copy_(file.tensors.at(item.key()));
+    CopyNetworkParameters(file, checkpoint_path, simulator);
     adam.Restore(file.tensors, checkpoint_path);
     step = file.metadata.at("step").get<int64_t>();
     // Checkpoints from before validation rollouts started at frame 0 carry no comparable best.
@@ -333,7 +331,11 @@ TrainSummary Train(const std::string& data_dir, const TrainConfig& input_config,
     }
     tasks::WriteFileAtomically(log_path, kept);
   } else {
-    if (!o.init_from.empty()) InitializeFrom(o.init_from, simulator);
+    if (!o.init_from.empty()) {
+      learned::ModelFile file;
+      learned::LoadModel(o.init_from, &file);
+      CopyNetworkParameters(file, o.init_from + ": init_from", simulator);
+    }
     nlohmann::json saved{{"model", learned::ModelConfigToJson(config.model)},
                          {"training", TrainingOptionsToJson(o)}, {"data", data_dir}, {"recipe", recipe}};
     tasks::WriteFileAtomically(out_dir + "/config.json", saved.dump(2) + "\n");
