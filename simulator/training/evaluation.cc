@@ -6,6 +6,7 @@
 #include <sstream>
 
 #include "simulator/learned/rollout.h"
+#include "simulator/training/example.h"
 
 namespace flowdesign::simulator::training {
 namespace {
@@ -62,13 +63,8 @@ std::string EvaluationReport::Table() const {
 EvaluationReport EvaluateModel(learned::LearnedSimulator& simulator, const Dataset& data,
                                const EvaluationOptions& options) {
   torch::NoGradGuard no_grad;
-  const int c = simulator.Config().history;
   EvaluationReport report;
   report.trajectories = static_cast<int>(data.trajectories.size());
-  const learned::Normalization& n = simulator.Norm();
-  const torch::Tensor mean = torch::tensor({static_cast<float>(n.acceleration_mean[0]), static_cast<float>(n.acceleration_mean[1])});
-  const torch::Tensor std = torch::tensor({static_cast<float>(n.acceleration_std[0]), static_cast<float>(n.acceleration_std[1])});
-
   double squared_error = 0.0, count = 0.0;
   std::vector<int> horizons = options.horizons;
   horizons.push_back(-1);
@@ -76,13 +72,11 @@ EvaluationReport EvaluateModel(learned::LearnedSimulator& simulator, const Datas
       crowded_learned(horizons.size()), crowded_truth(horizons.size());
   for (const TrajectoryTensors& t : data.trajectories) {
     for (int frame = 0; frame + 1 < t.Frames(); frame += options.one_step_stride) {
-      const int64_t alive = t.AliveAt(frame);
-      const torch::Tensor window = t.Rows(frame - c, c + 1, alive);
-      const torch::Tensor full = torch::cat({window, t.obstacles.unsqueeze(0).expand({c + 1, -1, -1})}, 1);
-      const torch::Tensor predicted =
-          simulator.PredictNormalizedAcceleration(simulator.BuildGraph(full, static_cast<int>(alive), t.domain)).narrow(0, 0, alive);
-      const torch::Tensor acceleration = t.Frame(frame + 1, alive) - 2 * window.select(0, c) + window.select(0, c - 1);
-      squared_error += (predicted - (acceleration - mean) / std).pow(2).sum().item<double>();
+      std::mt19937_64 unused_rng;
+      const Example e = MakeExample(simulator, t, frame, 0.0, unused_rng, torch::kCPU);
+      const torch::Tensor predicted = simulator.PredictNormalizedAcceleration(e.graph).narrow(0, 0, e.fluid);
+      squared_error += (predicted - e.target).pow(2).sum().item<double>();
+      const int64_t alive = e.fluid;
       count += 2.0 * alive;
     }
     // From frame 0, as a design rolls out; errors over the particles alive at each horizon.
