@@ -6,11 +6,14 @@
 //
 //   ./build/benchmarks/design_results [--model M] [--budget-seconds 60] [--seeds 3]
 //                                     [--out docs/RESULTS.md] [--plot docs/scaling.svg]
-//                                     [--runs docs/results_runs.csv] [--threads 0] [--quick]
+//                                     [--runs docs/results_runs.csv] [--threads 1] [--jobs 1] [--quick]
 //
+// --jobs K runs K optimizations at once (each with --threads LibTorch threads), so one machine's
+// cores all work while every run keeps the same per-run budget and resources.
 // Every finished run is added to the --runs CSV at once; a restarted program reuses the rows of
 // the same model, budget, task, optimizer and seed, so an interrupted table resumes.
 #include <algorithm>
+#include <atomic>
 #include <chrono>
 #include <cstdio>
 #include <cstring>
@@ -18,6 +21,8 @@
 #include <fstream>
 #include <iomanip>
 #include <map>
+#include <mutex>
+#include <thread>
 #include <sstream>
 #include <string>
 #include <vector>
@@ -100,10 +105,12 @@ class RunLog {
     }
   }
   const Run* Find(const std::string& task, const std::string& optimizer, int seed) const {
+    std::lock_guard<std::mutex> lock(mutex_);
     const auto it = done_.find(Key(task, optimizer, seed));
     return it == done_.end() ? nullptr : &it->second;
   }
   void Add(const Run& r) {
+    std::lock_guard<std::mutex> lock(mutex_);
     std::ostringstream row;
     row << std::setprecision(17) << checksum_ << "," << budget_ << "," << r.task << "," << r.optimizer << ","
         << r.parameters << "," << r.seed << "," << r.learned << "," << r.truth << "," << r.seconds << "," << r.steps
@@ -124,7 +131,8 @@ class RunLog {
   std::string path_, checksum_;
   double budget_;
   std::vector<std::string> rows_;
-  std::map<std::string, Run> done_;
+  std::map<std::string, Run> done_;  // std::map: pointers stay valid as runs are added
+  mutable std::mutex mutex_;
 };
 
 double Mean(const std::vector<double>& v) {
@@ -140,7 +148,8 @@ int main(int argc, char** argv) {
   std::string runs_path = "docs/results_runs.csv";
   double budget = 60.0;
   int seeds = 3;
-  int threads = 0;  // 0: all cores
+  int threads = 1;  // LibTorch threads per run; 0: all cores
+  int jobs = 1;     // runs at once
   bool quick = false;
   for (int i = 1; i < argc; ++i) {
     const std::string arg = argv[i];
@@ -152,9 +161,10 @@ int main(int argc, char** argv) {
     else if (arg == "--plot") plot_path = next();
     else if (arg == "--runs") runs_path = next();
     else if (arg == "--threads") threads = std::stoi(next());
+    else if (arg == "--jobs") jobs = std::max(1, std::stoi(next()));
     else if (arg == "--quick") quick = true;  // one seed, 5 s budgets: checks the program runs
     else {
-      std::fprintf(stderr, "usage: design_results [--model M] [--budget-seconds S] [--seeds N] [--out MD] [--plot SVG] [--runs CSV] [--threads N] [--quick]\n");
+      std::fprintf(stderr, "usage: design_results [--model M] [--budget-seconds S] [--seeds N] [--out MD] [--plot SVG] [--runs CSV] [--threads N] [--jobs K] [--quick]\n");
       return 2;
     }
   }
@@ -166,30 +176,58 @@ int main(int argc, char** argv) {
   auto simulator = simulator::learned::LoadModel(model_path, &file);
   simulator::learned::ConfigureTorchThreads(threads);
   RunLog log(runs_path, file.checksum, budget);
-  auto run_once = [&](const tasks::Task& task, const std::string& optimizer, int seed) {
-    if (const Run* done = log.Find(task.name, optimizer, seed)) return *done;
-    const Run run = RunOne(task, *simulator, optimizer, seed, budget, threads);
-    log.Add(run);
-    return run;
-  };
 
-  std::vector<Run> runs;
+  // Every run of the table, in table order: the main tasks with every optimizer, then the
+  // parameter-scaling study on Contain (adam vs cem).
+  struct Job {
+    tasks::Task task;
+    std::string optimizer;
+    int seed = 0;
+  };
+  std::vector<Job> jobs_in_order;
   const std::vector<std::string> optimizers{"adam", "lbfgs", "cem", "random"};
   for (const char* name : {"contain", "ramp", "maze"}) {
     const tasks::Task task = tasks::LoadTask(std::string("tasks/") + name + ".json");
-    for (const std::string& optimizer : optimizers) {
-      for (int seed = 0; seed < seeds; ++seed) runs.push_back(run_once(task, optimizer, seed));
-    }
+    for (const std::string& optimizer : optimizers)
+      for (int seed = 0; seed < seeds; ++seed) jobs_in_order.push_back({task, optimizer, seed});
   }
-  std::map<std::string, std::vector<std::pair<double, double>>> scaling;  // optimizer -> (parameters, truth)
-  for (int joints : {4, 8, 16, 32, 48}) {
+  const std::vector<int> joint_counts{4, 8, 16, 32, 48};
+  for (int joints : joint_counts) {
     const tasks::Task task = tasks::LoadTask("tasks/contain_" + std::to_string(joints) + ".json");
+    for (const char* optimizer : {"adam", "cem"})
+      for (int seed = 0; seed < seeds; ++seed) jobs_in_order.push_back({task, optimizer, seed});
+  }
+
+  // Runs not in the log yet, taken in order by `jobs` workers; each is logged as it finishes.
+  std::vector<const Job*> missing;
+  for (const Job& job : jobs_in_order)
+    if (!log.Find(job.task.name, job.optimizer, job.seed)) missing.push_back(&job);
+  std::atomic<size_t> next_job{0};
+  std::atomic<bool> failed{false};
+  auto worker = [&]() {
+    for (size_t k; !failed && (k = next_job++) < missing.size();) {
+      try {
+        log.Add(RunOne(missing[k]->task, *simulator, missing[k]->optimizer, missing[k]->seed, budget, threads));
+      } catch (const std::exception& e) {
+        std::fprintf(stderr, "%s %s seed %d failed: %s\n", missing[k]->task.name.c_str(), missing[k]->optimizer.c_str(),
+                     missing[k]->seed, e.what());
+        failed = true;
+      }
+    }
+  };
+  std::vector<std::thread> workers;
+  for (int j = 0; j < std::min<int>(jobs, static_cast<int>(missing.size())); ++j) workers.emplace_back(worker);
+  for (std::thread& t : workers) t.join();
+  if (failed) return 1;
+
+  std::vector<Run> runs;
+  for (const Job& job : jobs_in_order) runs.push_back(*log.Find(job.task.name, job.optimizer, job.seed));
+  std::map<std::string, std::vector<std::pair<double, double>>> scaling;  // optimizer -> (parameters, truth)
+  for (int joints : joint_counts) {
     for (const char* optimizer : {"adam", "cem"}) {
       std::vector<double> truths;
-      for (int seed = 0; seed < seeds; ++seed) {
-        runs.push_back(run_once(task, optimizer, seed));
-        truths.push_back(runs.back().truth);
-      }
+      for (const Run& r : runs)
+        if (r.task == "contain_" + std::to_string(joints) && r.optimizer == optimizer) truths.push_back(r.truth);
       scaling[optimizer].push_back({static_cast<double>(joints), Mean(truths)});
     }
   }
@@ -197,9 +235,9 @@ int main(int argc, char** argv) {
   std::ostringstream md;
   md << "# Results: the published design tasks\n\n"
      << "Generated by `./build/benchmarks/design_results --budget-seconds " << budget << " --seeds " << seeds
-     << " --threads " << threads << "` with model `" << model_path << "` (checksum " << file.checksum << "), "
-     << (threads == 1 ? std::string("on one core") : "with " + std::to_string(threads) + " threads (0 = all cores)")
-     << " of this machine.\n"
+     << " --threads " << threads << " --jobs " << jobs << "` with model `" << model_path << "` (checksum " << file.checksum << "), "
+     << "on this machine: " << jobs << " run(s) at once, " << (threads == 0 ? std::string("all cores") : std::to_string(threads) + " LibTorch thread(s)")
+     << " each.\n"
      << "Objectives are minimized (fraction_inside enters with a minus sign): lower is better. Each run has the same\n"
      << "wall-clock budget; seed 0 starts from the task's neutral design, other seeds from a perturbed one.\n\n"
      << "| task | parameters | optimizer | learned (exact) | ground truth | transfer gap | learned steps | iterations | wall s |\n"

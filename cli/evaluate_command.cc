@@ -20,16 +20,18 @@ void AddEvaluateModelCommand(CLI::App& root, Action& action) {
   auto out = std::make_shared<std::string>();
   auto limit = std::make_shared<int>(-1);
   auto scene = std::make_shared<int>(0);
+  auto threads = std::make_shared<int>(0);
   cmd->add_option("--model", *model, "Model file (.fdm)")->capture_default_str();
   cmd->add_option("--data", *data, "Data folder written by `flowdesign generate`")->required()->check(CLI::ExistingDirectory);
   cmd->add_option("--split", *split, "Which split to evaluate")->capture_default_str()->check(CLI::IsMember({"train", "valid", "test"}));
   cmd->add_option("--out", *out, "Folder for evaluation.json and comparison.gif (default: no files)");
   cmd->add_option("--max", *limit, "Evaluate at most this many trajectories (default: all)");
   cmd->add_option("--scene", *scene, "Index of the trajectory animated side by side")->capture_default_str()->check(CLI::NonNegativeNumber);
+  cmd->add_option("--threads", *threads, "LibTorch threads (0 = all cores)")->capture_default_str()->check(CLI::NonNegativeNumber);
   cmd->callback([=, &action] {
     action = [=] {
       if (!std::filesystem::exists(*model)) throw BadInput("--model " + *model + ": no such file");
-      simulator::learned::ConfigureTorchThreads(0);
+      simulator::learned::ConfigureTorchThreads(*threads);
       auto simulator = simulator::learned::LoadModel(*model);
       const simulator::training::Dataset dataset = simulator::training::LoadSplit(*data, *split, simulator->Config().history, *limit);
       std::cerr << "evaluating " << *model << " on " << dataset.trajectories.size() << " " << *split << " trajectories\n";

@@ -5,6 +5,7 @@
 #include <dlfcn.h>
 #include <malloc.h>
 
+#include "simulator/learned/density_projection.h"
 #include "simulator/learned/radius_graph.h"
 
 namespace flowdesign::simulator::learned {
@@ -135,7 +136,11 @@ torch::Tensor LearnedSimulator::Step(const torch::Tensor& fluid_window, const to
   const torch::Tensor acceleration = normalized * acceleration_std_ + acceleration_mean_;
   const torch::Tensor last = fluid_window.select(0, fluid_window.size(0) - 1);
   const torch::Tensor previous = fluid_window.select(0, fluid_window.size(0) - 2);
-  const torch::Tensor next = last + (last - previous) + acceleration;
+  torch::Tensor next = last + (last - previous) + acceleration;
+  if (config_.density_projection_iterations > 0) {
+    next = ProjectDensity(next, obstacles, {config_.particle_spacing_m, config_.density_kernel_spacings,
+                                            config_.density_projection_iterations});
+  }
   return ClampToDomain(ProjectOutOfSolids(next, capsules), domain, 0.0);
 }
 

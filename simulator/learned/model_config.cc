@@ -26,6 +26,10 @@ void ValidateModelConfig(const ModelConfig& c) {
   Require(c.connectivity_radius_spacings > 0.5 && c.connectivity_radius_spacings <= 10, "connectivity_radius_spacings", c.connectivity_radius_spacings, "must be in (0.5, 10]");
   Require(c.edge_fade_spacings >= 0 && c.edge_fade_spacings < c.connectivity_radius_spacings, "edge_fade_spacings",
           c.edge_fade_spacings, "must be in [0, connectivity_radius_spacings)");
+  Require(c.density_projection_iterations >= 0 && c.density_projection_iterations <= 20, "density_projection_iterations",
+          c.density_projection_iterations, "must be in [0, 20]");
+  Require(c.density_kernel_spacings >= 1.0 && c.density_kernel_spacings <= 4.0, "density_kernel_spacings",
+          c.density_kernel_spacings, "must be in [1, 4]");
   Require(c.particle_spacing_m > 0, "particle_spacing_m", c.particle_spacing_m, "must be > 0");
   Require(c.frame_dt_s > 0, "frame_dt_s", c.frame_dt_s, "must be > 0");
 }
@@ -38,6 +42,8 @@ nlohmann::json ModelConfigToJson(const ModelConfig& c) {
           {"history", c.history},
           {"connectivity_radius_spacings", c.connectivity_radius_spacings},
           {"edge_fade_spacings", c.edge_fade_spacings},
+          {"density_projection_iterations", c.density_projection_iterations},
+          {"density_kernel_spacings", c.density_kernel_spacings},
           {"particle_spacing_m", c.particle_spacing_m},
           {"frame_dt_s", c.frame_dt_s},
           {"gravity_y", c.gravity_y}};
@@ -53,6 +59,8 @@ ModelConfig ModelConfigFromJson(const nlohmann::json& json, const std::string& s
   c.history = merged.at("history").get<int>();
   c.connectivity_radius_spacings = merged.at("connectivity_radius_spacings").get<double>();
   c.edge_fade_spacings = merged.at("edge_fade_spacings").get<double>();
+  c.density_projection_iterations = merged.at("density_projection_iterations").get<int>();
+  c.density_kernel_spacings = merged.at("density_kernel_spacings").get<double>();
   c.particle_spacing_m = merged.at("particle_spacing_m").get<double>();
   c.frame_dt_s = merged.at("frame_dt_s").get<double>();
   c.gravity_y = merged.at("gravity_y").get<double>();

@@ -19,6 +19,10 @@ struct ModelConfig {
   // that a neighbour entering the radius changes nothing abruptly and the rollout is continuous
   // in the obstacle positions (design gradients then agree with finite differences). 0: off.
   double edge_fade_spacings = 0.0;
+  // Rollout-time correction against clumping (density_projection.h): Jacobi iterations of a
+  // one-sided density constraint after every step, with this kernel radius. 0 iterations: off.
+  int density_projection_iterations = 0;
+  double density_kernel_spacings = 2.0;
   // Physical setup the model is trained for; a task must match it.
   double particle_spacing_m = 0.01;
   double frame_dt_s = 0.005;

@@ -276,14 +276,25 @@ TrainSummary Train(const std::string& data_dir, const TrainConfig& input_config,
   if (fs::exists(checkpoint_path)) {
     learned::ModelFile file;
     auto loaded = learned::LoadModel(checkpoint_path, &file);
-    if (learned::ModelConfigToJson(file.config) != learned::ModelConfigToJson(config.model)) {
+    // The density projection acts only in rollouts, not on the one-step training: it may change
+    // between runs, but then the best validation error so far is not comparable any more.
+    nlohmann::json trained = learned::ModelConfigToJson(file.config), wanted = learned::ModelConfigToJson(config.model);
+    const bool same_rollout = trained == wanted;
+    for (const char* rollout_only : {"density_projection_iterations", "density_kernel_spacings"}) {
+      trained.erase(rollout_only);
+      wanted.erase(rollout_only);
+    }
+    if (trained != wanted) {
       throw std::invalid_argument(checkpoint_path + ": was trained with a different model config; use a new --out folder");
     }
     CopyNetworkParameters(file, checkpoint_path, simulator);
     adam.Restore(file.tensors, checkpoint_path);
     step = file.metadata.at("step").get<int64_t>();
     // Checkpoints from before validation rollouts started at frame 0 carry no comparable best.
-    best = file.metadata.value("best_rollout_error_from_start_spacings", best);
+    // JSON has no infinity: a run with no validation yet stores null.
+    const nlohmann::json stored_best = file.metadata.value("best_rollout_error_from_start_spacings", nlohmann::json());
+    if (same_rollout && stored_best.is_number()) best = stored_best.get<double>();
+    else progress("the density projection changed: the best model is selected anew from here on");
     previous_seconds = file.metadata.value("training_seconds", 0.0);
     progress("resuming from " + checkpoint_path + " at step " + std::to_string(step));
     // Keep the log consistent with the checkpoint: drop rows written after it.

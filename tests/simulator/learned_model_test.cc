@@ -276,6 +276,27 @@ TEST_CASE("training can start from another model's weights", "[learned][training
                       Catch::Contains("init_from: the model has no parameter"));
 }
 
+TEST_CASE("a resumed run may change the density projection, not the network", "[learned][training]") {
+  const std::string data = TinyData();
+  const std::string dir = flowdesign::testing::OutputDir("resume_projection");
+  const auto quiet = [](const std::string&) {};
+  training::Train(data, TinyTrainConfig(5), dir, quiet);  // stopped before any validation
+
+  training::TrainConfig config = TinyTrainConfig(25);
+  config.model.density_projection_iterations = 1;
+  std::vector<std::string> messages;
+  const auto summary = training::Train(data, config, dir, [&](const std::string& m) { messages.push_back(m); });
+  CHECK(summary.steps == 25);
+  CHECK(std::isfinite(summary.best_validation_error_spacings));
+  CHECK(std::any_of(messages.begin(), messages.end(),
+                    [](const std::string& m) { return m.find("density projection changed") != std::string::npos; }));
+  CHECK(ReadModelFile(dir + "/model.fdm").config.density_projection_iterations == 1);
+
+  config.training.steps = 30;
+  config.model.message_passing_steps += 1;
+  REQUIRE_THROWS_WITH(training::Train(data, config, dir, quiet), Catch::Contains("different model config"));
+}
+
 TEST_CASE("a model config with an unknown field or a bad value is rejected", "[learned]") {
   REQUIRE_THROWS_WITH(ModelConfigFromJson({{"latent_sise", 8}}, "m.json"), "m.json: latent_sise: unknown field");
   REQUIRE_THROWS_WITH(ModelConfigFromJson({{"history", 0}}, "m.json"),
