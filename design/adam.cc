@@ -59,13 +59,14 @@ void AdamOptimizer::Run(OptimizerRun* run) const {
       ++steps;
       const double correction1 = 1.0 - std::pow(options.adam_beta1, steps);
       const double correction2 = 1.0 - std::pow(options.adam_beta2, steps);
+      const double step_size = options.learning_rate * std::pow(options.learning_rate_decay, steps - 1);
       for (size_t i = 0; i < n; ++i) {
         const double g = gradient_z[i];
         m[i] = options.adam_beta1 * m[i] + (1.0 - options.adam_beta1) * g;
         v[i] = options.adam_beta2 * v[i] + (1.0 - options.adam_beta2) * g * g;
         const double m_hat = m[i] / correction1;
         const double v_hat = v[i] / correction2;
-        last_step[i] = -options.learning_rate * m_hat / (std::sqrt(v_hat) + options.adam_epsilon);
+        last_step[i] = -step_size * m_hat / (std::sqrt(v_hat) + options.adam_epsilon);
         z[i] += last_step[i];
       }
       has_last_step = true;

@@ -94,6 +94,9 @@ std::string Validate(const OptimizerOptions& o) {
   if (!(o.learning_rate > 0.0) || !std::isfinite(o.learning_rate)) {
     return FieldError("learning_rate", "must be finite and > 0", number(o.learning_rate));
   }
+  if (!(o.learning_rate_decay > 0.0 && o.learning_rate_decay <= 1.0)) {
+    return FieldError("learning_rate_decay", "must be in (0, 1]", number(o.learning_rate_decay));
+  }
   if (!(o.adam_beta1 >= 0.0 && o.adam_beta1 < 1.0)) {
     return FieldError("adam_beta1", "must be in [0, 1)", number(o.adam_beta1));
   }
@@ -135,6 +138,7 @@ OptimizerOptions OptionsFromSettings(const tasks::OptimizerSettings& settings,
   options.kind = settings.kind;
   options.iterations = settings.iterations;
   options.learning_rate = settings.learning_rate;
+  options.learning_rate_decay = settings.learning_rate_decay;
   options.population = settings.population;
   options.elite_fraction = settings.elite_fraction;
   options.seed = seed;
@@ -145,6 +149,7 @@ nlohmann::json OptionsToJson(const OptimizerOptions& o) {
   return {{"name", tasks::OptimizerKindName(o.kind)},
           {"iterations", o.iterations},
           {"learning_rate", o.learning_rate},
+          {"learning_rate_decay", o.learning_rate_decay},
           {"adam_beta1", o.adam_beta1},
           {"adam_beta2", o.adam_beta2},
           {"adam_epsilon", o.adam_epsilon},
@@ -188,6 +193,8 @@ OptimizerOptions OptionsFromJson(const nlohmann::json& json) {
       o.iterations = get_integer(key, value);
     } else if (key == "learning_rate") {
       o.learning_rate = get_number(key, value);
+    } else if (key == "learning_rate_decay") {
+      o.learning_rate_decay = get_number(key, value);
     } else if (key == "adam_beta1") {
       o.adam_beta1 = get_number(key, value);
     } else if (key == "adam_beta2") {

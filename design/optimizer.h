@@ -35,6 +35,9 @@ struct OptimizerOptions {
   // Step size in the unconstrained variable z (x = lower + range * (tanh(z) + 1) / 2). Near the
   // middle of a range a step of dz moves x by about dz / 2 of the range. > 0.
   double learning_rate = 0.05;
+  // The step size is learning_rate * learning_rate_decay^k at the k-th step (k from 0), so a
+  // long run settles into a basin it has found instead of overshooting it. In (0, 1]; 1 = off.
+  double learning_rate_decay = 1.0;
   double adam_beta1 = 0.9;      // first-moment decay, in [0, 1)
   double adam_beta2 = 0.999;    // second-moment decay, in [0, 1)
   double adam_epsilon = 1e-8;   // added to sqrt(second moment), > 0

@@ -345,8 +345,8 @@ ObjectiveTerm ReadTerm(const JsonNode& node, const Task& task) {
 }
 
 OptimizerSettings ReadOptimizer(const JsonNode& node) {
-  node.AllowOnly({"name", "iterations", "learning_rate", "population", "elite_fraction",
-                  "starts"});
+  node.AllowOnly({"name", "iterations", "learning_rate", "learning_rate_decay", "population",
+                  "elite_fraction", "starts"});
   OptimizerSettings settings;
   if (auto name = node.Optional("name")) {
     settings.kind = ReadKind(name.value(),
@@ -356,6 +356,9 @@ OptimizerSettings ReadOptimizer(const JsonNode& node) {
   }
   if (auto n = node.Optional("iterations")) settings.iterations = n->Integer(AtLeast(1));
   if (auto n = node.Optional("learning_rate")) settings.learning_rate = n->Number(Above(0));
+  if (auto n = node.Optional("learning_rate_decay")) {
+    settings.learning_rate_decay = n->Number(Above(0).AtMost(1));
+  }
   if (auto n = node.Optional("population")) settings.population = n->Integer(AtLeast(2));
   if (auto n = node.Optional("elite_fraction")) {
     settings.elite_fraction = n->Number(Above(0).AtMost(1));
@@ -452,7 +455,8 @@ ordered_json OrderedTaskJson(const Task& task) {
   j["seed"] = task.seed;
   const OptimizerSettings& o = task.optimizer;
   j["optimizer"] = {{"name", OptimizerKindName(o.kind)}, {"iterations", o.iterations},
-                    {"learning_rate", o.learning_rate}, {"population", o.population},
+                    {"learning_rate", o.learning_rate},
+                    {"learning_rate_decay", o.learning_rate_decay}, {"population", o.population},
                     {"elite_fraction", o.elite_fraction}, {"starts", o.starts}};
   return j;
 }

@@ -326,6 +326,11 @@ TEST_CASE("Invalid options are reported with field, rule and value", "[optimizer
   options = Options(OptimizerKind::kAdam, 10);
   options.learning_rate = -0.1;
   check(options, "optimizer.learning_rate: must be finite and > 0 (got -0.1)");
+  options.learning_rate = 0.1;
+  options.learning_rate_decay = 0.0;
+  check(options, "optimizer.learning_rate_decay: must be in (0, 1] (got 0)");
+  options.learning_rate_decay = 1.5;
+  check(options, "optimizer.learning_rate_decay: must be in (0, 1] (got 1.5)");
 
   options = Options(OptimizerKind::kCem, 10);
   options.min_std = 0.5;
@@ -662,6 +667,21 @@ TEST_CASE("Adam halves its step after a non-finite evaluation", "[optimizer]") {
   // The state of that record serializes its NaN losslessly.
   REQUIRE(at_nan.final_state["best_value"] == "inf");
   REQUIRE(std::isnan(DoubleFromJson(at_nan.final_state["initial_value"])));
+}
+
+TEST_CASE("Adam's learning-rate decay bounds how far it travels", "[optimizer]") {
+  // The optimum is far outside the box: every step has full size learning_rate * decay^k in z,
+  // so with decay 0.5 z travels at most 2 * learning_rate in total, and x (range 2, z = 0 at
+  // the middle) at most learning_rate * 2 / 2 * 2 = 0.2; without decay it travels much further.
+  const QuadraticProblem problem({-1.0}, {1.0}, {50.0});
+  OptimizerOptions options = Options(OptimizerKind::kAdam, 40);
+  options.learning_rate = 0.1;
+  options.learning_rate_decay = 0.5;
+  const OptimizerSummary decayed = Optimize(problem, {0.0}, options);
+  CHECK(decayed.best_x[0] > 0.15);
+  CHECK(decayed.best_x[0] <= 0.2 + 1e-9);
+  options.learning_rate_decay = 1.0;
+  CHECK(Optimize(problem, {0.0}, options).best_x[0] > 0.9);
 }
 
 TEST_CASE("The callback can stop every optimizer early", "[optimizer]") {

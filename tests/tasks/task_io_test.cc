@@ -48,8 +48,8 @@ const json& BaseTask() {
                   {"term": "smoothness", "weight": 0.01}],
     "horizon": {"frames": 150, "frame_dt": 0.0025},
     "seed": 7,
-    "optimizer": {"name": "cem", "iterations": 30, "learning_rate": 0.1, "population": 12,
-                  "elite_fraction": 0.5, "starts": 2}
+    "optimizer": {"name": "cem", "iterations": 30, "learning_rate": 0.1, "learning_rate_decay": 0.98,
+                  "population": 12, "elite_fraction": 0.5, "starts": 2}
   })");
   return base;
 }
@@ -170,6 +170,7 @@ void CheckSameTask(const Task& a, const Task& b) {
   CHECK(a.optimizer.kind == b.optimizer.kind);
   CHECK(a.optimizer.iterations == b.optimizer.iterations);
   CHECK(a.optimizer.learning_rate == b.optimizer.learning_rate);
+  CHECK(a.optimizer.learning_rate_decay == b.optimizer.learning_rate_decay);
   CHECK(a.optimizer.population == b.optimizer.population);
   CHECK(a.optimizer.elite_fraction == b.optimizer.elite_fraction);
   CHECK(a.optimizer.starts == b.optimizer.starts);
@@ -403,6 +404,10 @@ TEST_CASE("malformed tasks: regions, objective, horizon and optimizer", "[task_i
        "bad.json: optimizer.iterations: must be >= 1 (got 0)"},
       {{Replace("/optimizer/learning_rate", 0)},
        "bad.json: optimizer.learning_rate: must be > 0 (got 0)"},
+      {{Replace("/optimizer/learning_rate_decay", 0)},
+       "bad.json: optimizer.learning_rate_decay: must be > 0 (got 0)"},
+      {{Replace("/optimizer/learning_rate_decay", 1.5)},
+       "bad.json: optimizer.learning_rate_decay: must be <= 1 (got 1.5)"},
       {{Add("/optimizer/momentum", 0.9)}, "bad.json: optimizer: unknown field 'momentum'"},
   });
 }
