@@ -29,11 +29,10 @@ Pairs PairsWithin(const torch::Tensor& points, int64_t fluid, double h) {
           torch::from_blob(edges.senders.data(), {e}, options).clone().to(points.device())};
 }
 
-// Density at the fluid rows [0, fluid) of points.
-torch::Tensor DensityOver(const torch::Tensor& points, int64_t fluid, const Pairs& pairs, double h) {
-  const torch::Tensor r2 = (points.index_select(0, pairs.i) - points.index_select(0, pairs.j)).pow(2).sum(1);
+// Density at the fluid rows [0, fluid), from the squared pair distances r2 [E].
+torch::Tensor DensityOver(const torch::Tensor& r2, int64_t fluid, const Pairs& pairs, double h) {
   const torch::Tensor w = 4.0 / (kPi * std::pow(h, 8)) * (h * h - r2).clamp_min(0.0).pow(3);
-  return torch::full({fluid}, Poly6(0.0, h), points.options()).index_add(0, pairs.i, w);
+  return torch::full({fluid}, Poly6(0.0, h), r2.options()).index_add(0, pairs.i, w);
 }
 
 }  // namespace
@@ -50,7 +49,9 @@ double LatticeRestDensity(const DensityProjection& options) {
 torch::Tensor KernelDensity(const torch::Tensor& fluid, const torch::Tensor& obstacles, const DensityProjection& options) {
   const double h = options.kernel_radius_spacings * options.spacing_m;
   const torch::Tensor points = torch::cat({fluid, obstacles.to(fluid.dtype())});
-  return DensityOver(points, fluid.size(0), PairsWithin(points, fluid.size(0), h), h);
+  const Pairs pairs = PairsWithin(points, fluid.size(0), h);
+  const torch::Tensor r2 = (points.index_select(0, pairs.i) - points.index_select(0, pairs.j)).pow(2).sum(1);
+  return DensityOver(r2, fluid.size(0), pairs, h);
 }
 
 torch::Tensor ProjectDensity(const torch::Tensor& fluid, const torch::Tensor& obstacles, const DensityProjection& options) {
@@ -71,10 +72,11 @@ torch::Tensor ProjectDensity(const torch::Tensor& fluid, const torch::Tensor& ob
     const Pairs pairs = PairsWithin(points, n, h);
     if (pairs.i.numel() == 0) break;
     const torch::Tensor d = points.index_select(0, pairs.i) - points.index_select(0, pairs.j);
+    const torch::Tensor r2 = d.pow(2).sum(1, true);
     // The epsilon keeps the direction (and its gradient) finite for coincident particles.
-    const torch::Tensor r = (d.pow(2).sum(1, true) + 1e-14).sqrt();
+    const torch::Tensor r = (r2 + 1e-14).sqrt();
     const torch::Tensor grad_w = spiky * (h - r).clamp_min(0.0).pow(2) * d / r;  // d/dx_i W(x_i - x_j), [E, 2]
-    const torch::Tensor constraint = (DensityOver(points, n, pairs, h) / rest - 1.0).clamp_min(0.0);
+    const torch::Tensor constraint = (DensityOver(r2.squeeze(1), n, pairs, h) / rest - 1.0).clamp_min(0.0);
     const torch::Tensor own = torch::zeros_like(x).index_add(0, pairs.i, grad_w) / rest;
     // Only fluid neighbours move with the constraint; obstacles stay put.
     const torch::Tensor movable = (pairs.j < n).to(x.dtype());

@@ -70,14 +70,13 @@ EvaluationReport EvaluateModel(learned::LearnedSimulator& simulator, const Datas
   horizons.push_back(-1);
   std::vector<std::vector<double>> errors(horizons.size()), frozen(horizons.size()), chamfer(horizons.size()),
       crowded_learned(horizons.size()), crowded_truth(horizons.size());
+  std::mt19937_64 unused_rng;  // examples without noise draw nothing
   for (const TrajectoryTensors& t : data.trajectories) {
     for (int frame = 0; frame + 1 < t.Frames(); frame += options.one_step_stride) {
-      std::mt19937_64 unused_rng;
       const Example e = MakeExample(simulator, t, frame, 0.0, unused_rng, torch::kCPU);
       const torch::Tensor predicted = simulator.PredictNormalizedAcceleration(e.graph).narrow(0, 0, e.fluid);
       squared_error += (predicted - e.target).pow(2).sum().item<double>();
-      const int64_t alive = e.fluid;
-      count += 2.0 * alive;
+      count += 2.0 * e.fluid;
     }
     // From frame 0, as a design rolls out; errors over the particles alive at each horizon.
     const int steps = t.Frames() - 1;

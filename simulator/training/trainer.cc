@@ -293,8 +293,8 @@ TrainSummary Train(const std::string& data_dir, const TrainConfig& input_config,
     // Checkpoints from before validation rollouts started at frame 0 carry no comparable best.
     // JSON has no infinity: a run with no validation yet stores null.
     const nlohmann::json stored_best = file.metadata.value("best_rollout_error_from_start_spacings", nlohmann::json());
-    if (same_rollout && stored_best.is_number()) best = stored_best.get<double>();
-    else progress("the density projection changed: the best model is selected anew from here on");
+    if (!same_rollout) progress("the density projection changed: the best model is selected anew from here on");
+    else if (stored_best.is_number()) best = stored_best.get<double>();
     previous_seconds = file.metadata.value("training_seconds", 0.0);
     progress("resuming from " + checkpoint_path + " at step " + std::to_string(step));
     // Keep the log consistent with the checkpoint: drop rows written after it.
