@@ -1,5 +1,6 @@
-// flowdesign-train: only the `train` subcommand, for machines that have LibTorch but not the
-// rest of flowdesign's dependencies (built with -DFLOWDESIGN_LEARNED_ONLY=ON, e.g. a GPU box).
+// flowdesign-train: the `train` subcommand (and `generate`, where the ground truth builds), for
+// machines that have LibTorch but not the rest of flowdesign's dependencies (built with
+// -DFLOWDESIGN_LEARNED_ONLY=ON, e.g. a GPU box).
 #include "cli/commands.h"
 #include "cli/run_app.h"
 
@@ -9,5 +10,8 @@ int main(int argc, char** argv) {
   app.require_subcommand(1);
   Action action;
   AddTrainCommand(app, action);
+#ifdef FLOWDESIGN_WITH_GENERATE
+  AddGenerateCommand(app, action);
+#endif
   return RunApp(app, action, argc, argv);
 }

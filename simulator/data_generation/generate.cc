@@ -19,6 +19,10 @@ namespace {
 
 namespace fs = std::filesystem;
 
+int SplitSize(const Recipe& r, size_t split) { return split == 0 ? r.train : split == 1 ? r.valid : r.test; }
+
+}  // namespace
+
 // A generator seed per (recipe seed, split, index), so trajectories are independent of order.
 uint64_t TrajectorySeed(uint64_t seed, size_t split, int index) {
   uint64_t z = seed * 0x9E3779B97F4A7C15ull + split * 0xBF58476D1CE4E5B9ull + static_cast<uint64_t>(index) + 1;
@@ -26,10 +30,6 @@ uint64_t TrajectorySeed(uint64_t seed, size_t split, int index) {
   z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
   return z ^ (z >> 31);
 }
-
-int SplitSize(const Recipe& r, size_t split) { return split == 0 ? r.train : split == 1 ? r.valid : r.test; }
-
-}  // namespace
 
 void GenerateData(const Recipe& recipe, const std::string& out_dir, const GenerateOptions& options) {
   fs::create_directories(out_dir);

@@ -28,6 +28,10 @@ struct GenerateOptions {
 // then writes the statistics. Deterministic: trajectory i of a split depends only on the recipe.
 void GenerateData(const Recipe& recipe, const std::string& out_dir, const GenerateOptions& options);
 
+// The generator seed of trajectory `index` of split `split` (0 train, 1 valid, 2 test): the scene
+// is SampleScene(recipe, rng) with rng seeded by it.
+uint64_t TrajectorySeed(uint64_t recipe_seed, size_t split, int index);
+
 // Velocity and acceleration statistics (per frame, dt folded to 1) over fluid particles.
 learned::Normalization ComputeNormalization(const std::vector<Trajectory>& trajectories);
 // Per-frame displacement in particle spacings: median, 99th percentile, max, and the fraction of

@@ -1,0 +1,23 @@
+#!/usr/bin/env bash
+# On a GPU machine that has PyTorch (its LibTorch) but no Debian libraries: builds
+# flowdesign-train against that LibTorch and the copies in .gpu/ (scripts/prepare-gpu-headers.sh),
+# generates the data from RECIPE, then trains CONFIG (optionally fine-tuning INIT_MODEL) on CUDA
+# into OUT_DIR until SECONDS_BUDGET seconds after the script started. OUT_DIR keeps checkpoint.fdm,
+# so the same command resumes; copy it back and resume on the CPU the same way.
+# Usage: scripts/train-on-gpu.sh RECIPE CONFIG OUT_DIR SECONDS_BUDGET [INIT_MODEL]
+set -euo pipefail
+start=$(date +%s)
+recipe=$1 config=$2 out=$3 budget=$4 init=${5:-}
+build=/tmp/flowdesign-gpu-build data=/tmp/flowdesign-gpu-data
+torch_cmake=$(python3 -c "import torch; print(torch.utils.cmake_prefix_path)")
+cmake -S . -B "$build" -G Ninja -DFLOWDESIGN_LEARNED_ONLY=ON -DCMAKE_PREFIX_PATH="$torch_cmake" \
+  -DFLOWDESIGN_HEADERS_DIR="$PWD/.gpu/headers" -DFLOWDESIGN_TBB_LIBRARY="$PWD/.gpu/libtbb.so.12" >"$build.cmake.log" 2>&1 ||
+  { tail -40 "$build.cmake.log"; exit 1; }
+ninja -C "$build" flowdesign-train >"$build.log" 2>&1 || { grep -B2 -A8 "error" "$build.log" | head -120; exit 1; }
+"$build/cli/flowdesign-train" --help | head -1
+echo "built in $(($(date +%s) - start)) s"
+"$build/cli/flowdesign-train" generate --recipe "$recipe" --out "$data" 2>/dev/null | head -1
+echo "data ready after $(($(date +%s) - start)) s"
+minutes=$(python3 -c "print(max(0.5, ($budget - ($(date +%s) - $start)) / 60.0))")
+"$build/cli/flowdesign-train" train --data "$data" --config "$config" --out "$out" --minutes "$minutes" \
+  ${init:+--init-from "$init"}
