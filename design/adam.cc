@@ -1,6 +1,7 @@
 // Adam with bounds handled by the tanh change of variables.
 #include "design/adam.h"
 
+#include <algorithm>
 #include <cmath>
 #include <stdexcept>
 #include <vector>
@@ -17,7 +18,6 @@ bool AllFinite(const std::vector<double>& values) {
   return true;
 }
 
-
 }  // namespace
 
 void AdamOptimizer::Run(OptimizerRun* run) const {
@@ -27,8 +27,14 @@ void AdamOptimizer::Run(OptimizerRun* run) const {
 
   std::vector<double> z = transform.ZFromX(run->x0());
   std::vector<double> m(n, 0.0), v(n, 0.0), last_step(n, 0.0);
-  int steps = 0;              // Adam updates made (the bias-correction t)
+  int steps = 0;              // Adam updates made since the start or the last restart
   bool has_last_step = false; // whether z came from a step that can be halved
+  // The best point so far (with its gradient, so a restart needs no new evaluation), the steps
+  // since it, and the step-size factor that each restart halves.
+  std::vector<double> best_z, best_gradient_z;
+  double best_value = 0.0;
+  int since_best = 0;
+  double step_scale = 1.0;
   if (!run->resume_algorithm_state().is_null()) {
     const nlohmann::json& state = run->resume_algorithm_state();
     try {
@@ -38,6 +44,15 @@ void AdamOptimizer::Run(OptimizerRun* run) const {
       last_step = SizedDoubles(state.at("last_step"), n, "last_step");
       steps = state.at("steps").get<int>();
       has_last_step = state.at("has_last_step").get<bool>();
+      if (state.contains("best_z")) {  // absent in states written before restarts existed
+        best_z = state.at("best_z").is_null() ? std::vector<double>{} : SizedDoubles(state.at("best_z"), n, "best_z");
+        if (!best_z.empty()) {
+          best_gradient_z = SizedDoubles(state.at("best_gradient_z"), n, "best_gradient_z");
+          best_value = state.at("best_value").get<double>();
+        }
+        since_best = state.at("since_best").get<int>();
+        step_scale = state.at("step_scale").get<double>();
+      }
     } catch (const nlohmann::json::exception& e) {
       throw std::invalid_argument(std::string("resume state: algorithm: ") + e.what());
     }
@@ -56,10 +71,25 @@ void AdamOptimizer::Run(OptimizerRun* run) const {
     if (finite) {
       run->Offer(x, value);
       transform.GradientZFromX(z.data(), gradient_x.data(), gradient_z.data());
+      if (best_z.empty() || value < best_value) {
+        best_z = z;
+        best_gradient_z = gradient_z;
+        best_value = value;
+        since_best = 0;
+      } else if (++since_best >= options.restart_patience && options.restart_patience > 0) {
+        z = best_z;
+        gradient_z = best_gradient_z;
+        std::fill(m.begin(), m.end(), 0.0);
+        std::fill(v.begin(), v.end(), 0.0);
+        steps = 0;
+        step_scale *= 0.5;
+        since_best = 0;
+      }
       ++steps;
       const double correction1 = 1.0 - std::pow(options.adam_beta1, steps);
       const double correction2 = 1.0 - std::pow(options.adam_beta2, steps);
-      const double step_size = options.learning_rate * std::pow(options.learning_rate_decay, steps - 1);
+      const double step_size =
+          options.learning_rate * step_scale * std::pow(options.learning_rate_decay, steps - 1);
       for (size_t i = 0; i < n; ++i) {
         const double g = gradient_z[i];
         m[i] = options.adam_beta1 * m[i] + (1.0 - options.adam_beta1) * g;
@@ -83,7 +113,12 @@ void AdamOptimizer::Run(OptimizerRun* run) const {
                             {"v", DoublesToJson(v)},
                             {"last_step", DoublesToJson(last_step)},
                             {"steps", steps},
-                            {"has_last_step", has_last_step}};
+                            {"has_last_step", has_last_step},
+                            {"best_z", best_z.empty() ? nlohmann::json() : DoublesToJson(best_z)},
+                            {"best_gradient_z", DoublesToJson(best_gradient_z)},
+                            {"best_value", best_value},
+                            {"since_best", since_best},
+                            {"step_scale", step_scale}};
     const bool go_on = run->EndIteration(value, x, std::move(state));
     if (failed) {
       run->SetTermination(OptimizerTermination::kFailure,

@@ -97,6 +97,9 @@ std::string Validate(const OptimizerOptions& o) {
   if (!(o.learning_rate_decay > 0.0 && o.learning_rate_decay <= 1.0)) {
     return FieldError("learning_rate_decay", "must be in (0, 1]", number(o.learning_rate_decay));
   }
+  if (o.restart_patience < 0) {
+    return FieldError("restart_patience", "must be >= 0", integer(o.restart_patience));
+  }
   if (!(o.adam_beta1 >= 0.0 && o.adam_beta1 < 1.0)) {
     return FieldError("adam_beta1", "must be in [0, 1)", number(o.adam_beta1));
   }
@@ -139,6 +142,7 @@ OptimizerOptions OptionsFromSettings(const tasks::OptimizerSettings& settings,
   options.iterations = settings.iterations;
   options.learning_rate = settings.learning_rate;
   options.learning_rate_decay = settings.learning_rate_decay;
+  options.restart_patience = settings.restart_patience;
   options.population = settings.population;
   options.elite_fraction = settings.elite_fraction;
   options.seed = seed;
@@ -150,6 +154,7 @@ nlohmann::json OptionsToJson(const OptimizerOptions& o) {
           {"iterations", o.iterations},
           {"learning_rate", o.learning_rate},
           {"learning_rate_decay", o.learning_rate_decay},
+          {"restart_patience", o.restart_patience},
           {"adam_beta1", o.adam_beta1},
           {"adam_beta2", o.adam_beta2},
           {"adam_epsilon", o.adam_epsilon},
@@ -195,6 +200,8 @@ OptimizerOptions OptionsFromJson(const nlohmann::json& json) {
       o.learning_rate = get_number(key, value);
     } else if (key == "learning_rate_decay") {
       o.learning_rate_decay = get_number(key, value);
+    } else if (key == "restart_patience") {
+      o.restart_patience = get_integer(key, value);
     } else if (key == "adam_beta1") {
       o.adam_beta1 = get_number(key, value);
     } else if (key == "adam_beta2") {

@@ -38,6 +38,11 @@ struct OptimizerOptions {
   // The step size is learning_rate * learning_rate_decay^k at the k-th step (k from 0), so a
   // long run settles into a basin it has found instead of overshooting it. In (0, 1]; 1 = off.
   double learning_rate_decay = 1.0;
+  // After this many steps in a row without a new best value, Adam goes back to its best design,
+  // forgets its moments and halves its step size: a step that left a good basin (momentum
+  // carrying it over a ridge, or a gradient that stopped describing the objective) costs at
+  // most this many iterations. >= 0; 0 = off.
+  int restart_patience = 0;
   double adam_beta1 = 0.9;      // first-moment decay, in [0, 1)
   double adam_beta2 = 0.999;    // second-moment decay, in [0, 1)
   double adam_epsilon = 1e-8;   // added to sqrt(second moment), > 0

@@ -129,6 +129,7 @@ struct OptimizerSettings {
   int iterations = 100;
   double learning_rate = 0.05;  // Adam, in units of the normalized parameter
   double learning_rate_decay = 1.0;  // Adam: step k uses learning_rate * decay^k; 1 = constant
+  int restart_patience = 0;     // Adam: back to the best design after this many worse steps; 0 = off
   int population = 16;          // CEM / random: samples per iteration
   double elite_fraction = 0.25; // CEM
   int starts = 1;               // independent searches

@@ -345,8 +345,8 @@ ObjectiveTerm ReadTerm(const JsonNode& node, const Task& task) {
 }
 
 OptimizerSettings ReadOptimizer(const JsonNode& node) {
-  node.AllowOnly({"name", "iterations", "learning_rate", "learning_rate_decay", "population",
-                  "elite_fraction", "starts"});
+  node.AllowOnly({"name", "iterations", "learning_rate", "learning_rate_decay", "restart_patience",
+                  "population", "elite_fraction", "starts"});
   OptimizerSettings settings;
   if (auto name = node.Optional("name")) {
     settings.kind = ReadKind(name.value(),
@@ -359,6 +359,7 @@ OptimizerSettings ReadOptimizer(const JsonNode& node) {
   if (auto n = node.Optional("learning_rate_decay")) {
     settings.learning_rate_decay = n->Number(Above(0).AtMost(1));
   }
+  if (auto n = node.Optional("restart_patience")) settings.restart_patience = n->Integer(AtLeast(0));
   if (auto n = node.Optional("population")) settings.population = n->Integer(AtLeast(2));
   if (auto n = node.Optional("elite_fraction")) {
     settings.elite_fraction = n->Number(Above(0).AtMost(1));
@@ -456,7 +457,8 @@ ordered_json OrderedTaskJson(const Task& task) {
   const OptimizerSettings& o = task.optimizer;
   j["optimizer"] = {{"name", OptimizerKindName(o.kind)}, {"iterations", o.iterations},
                     {"learning_rate", o.learning_rate},
-                    {"learning_rate_decay", o.learning_rate_decay}, {"population", o.population},
+                    {"learning_rate_decay", o.learning_rate_decay},
+                    {"restart_patience", o.restart_patience}, {"population", o.population},
                     {"elite_fraction", o.elite_fraction}, {"starts", o.starts}};
   return j;
 }

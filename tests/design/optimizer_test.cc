@@ -331,6 +331,9 @@ TEST_CASE("Invalid options are reported with field, rule and value", "[optimizer
   check(options, "optimizer.learning_rate_decay: must be in (0, 1] (got 0)");
   options.learning_rate_decay = 1.5;
   check(options, "optimizer.learning_rate_decay: must be in (0, 1] (got 1.5)");
+  options.learning_rate_decay = 1.0;
+  options.restart_patience = -1;
+  check(options, "optimizer.restart_patience: must be >= 0 (got -1)");
 
   options = Options(OptimizerKind::kCem, 10);
   options.min_std = 0.5;
@@ -682,6 +685,54 @@ TEST_CASE("Adam's learning-rate decay bounds how far it travels", "[optimizer]")
   CHECK(decayed.best_x[0] <= 0.2 + 1e-9);
   options.learning_rate_decay = 1.0;
   CHECK(Optimize(problem, {0.0}, options).best_x[0] > 0.9);
+}
+
+TEST_CASE("Adam with restart_patience returns to its best design with half the step", "[optimizer]") {
+  // A gradient that always points uphill (as a rollout gradient can once the flow turns
+  // chaotic): value x^2 from x = 0, reported gradient -1. Every step makes things worse.
+  class UphillGradientProblem : public QuadraticProblem {
+   public:
+    UphillGradientProblem() : QuadraticProblem({-1.0}, {1.0}, {0.0}) {}
+    double ValueAndGradient(const std::vector<double>& x, std::vector<double>* gradient) const override {
+      *gradient = {-1.0};
+      return Value(x);
+    }
+  };
+  const UphillGradientProblem problem;
+  OptimizerOptions options = Options(OptimizerKind::kAdam, 12);
+  options.learning_rate = 0.1;
+  options.restart_patience = 3;
+  const OptimizerSummary restarted = Optimize(problem, {0.0}, options);
+  REQUIRE(restarted.records.size() == 12);
+  // x = tanh(z) on [-1, 1]. Iteration 1 is one full step away; after 3 worse iterations the
+  // run goes back to x = 0 and iteration 4 is half a step away; 3 more, and iteration 7 a quarter.
+  CHECK(restarted.records[1].x[0] == Approx(std::tanh(0.1)).epsilon(1e-6));
+  CHECK(restarted.records[4].x[0] == Approx(std::tanh(0.05)).epsilon(1e-6));
+  CHECK(restarted.records[7].x[0] == Approx(std::tanh(0.025)).epsilon(1e-6));
+  CHECK(restarted.best_x[0] == 0.0);
+  options.restart_patience = 0;
+  const OptimizerSummary plain = Optimize(problem, {0.0}, options);
+  CHECK(plain.records[11].x[0] > plain.records[4].x[0]);
+  CHECK(plain.records[4].x[0] > std::tanh(0.3));
+}
+
+TEST_CASE("Adam with restart_patience resumes exactly where it stopped", "[optimizer]") {
+  const RosenbrockProblem problem;
+  OptimizerOptions options = Options(OptimizerKind::kAdam, 30);
+  options.learning_rate = 0.3;  // large enough to overshoot and restart
+  options.restart_patience = 2;
+  const OptimizerSummary whole = Optimize(problem, {-1.2, 1.0}, options);
+  OptimizerCallbacks stop_at_12;
+  stop_at_12.on_iteration = [](const IterationRecord& record, const json&) { return record.iteration < 11; };
+  const OptimizerSummary first = Optimize(problem, {-1.2, 1.0}, options, stop_at_12);
+  REQUIRE(first.iterations == 12);
+  REQUIRE(first.final_state["algorithm"].contains("step_scale"));
+  const json state = json::parse(first.final_state.dump());  // through text, like a file
+  const OptimizerSummary rest = Optimize(problem, {-1.2, 1.0}, options, {}, &state);
+  REQUIRE(SameBits(rest.best_value, whole.best_value));
+  REQUIRE(SameBits(rest.best_x, whole.best_x));
+  REQUIRE(rest.final_state["algorithm"] == whole.final_state["algorithm"]);
+  CHECK(whole.final_state["algorithm"]["step_scale"].get<double>() < 1.0);  // it did restart
 }
 
 TEST_CASE("The callback can stop every optimizer early", "[optimizer]") {
