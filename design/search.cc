@@ -128,15 +128,27 @@ std::uint64_t StartSeed(std::uint64_t seed, int start) {
   return z ^ (z >> 31);
 }
 
-std::vector<double> StartingPoint(const DesignProblem& problem, std::uint64_t seed, int start, double spread) {
+std::vector<double> StartingPoint(const DesignProblem& problem, std::uint64_t seed, int start, double spread,
+                                  int draw) {
   std::vector<double> x = problem.Params().Initial();
   if (start == 0) return x;
-  std::mt19937_64 rng(StartSeed(seed, start) ^ 0x57a27ull);
+  std::mt19937_64 rng(StartSeed(seed, start) ^ 0x57a27ull ^ (static_cast<std::uint64_t>(draw) * 0xD1B54A32D192ED03ull));
   std::uniform_real_distribution<double> u(-spread, spread);
   for (size_t i = 0; i < x.size(); ++i) {
     const double lo = problem.LowerBounds()[i], hi = problem.UpperBounds()[i];
     x[i] = std::clamp(x[i] + u(rng) * (hi - lo), lo, hi);
   }
+  return x;
+}
+
+std::vector<double> GradientStartingPoint(const DesignProblem& problem, std::uint64_t seed, int start, double spread,
+                                          int* draws) {
+  int draw = 0;
+  std::vector<double> x = StartingPoint(problem, seed, start, spread, draw);
+  while (start > 0 && draw + 1 < kMaxStartDraws && !problem.FluidReachesTools(x)) {
+    x = StartingPoint(problem, seed, start, spread, ++draw);
+  }
+  if (draws) *draws = draw + 1;
   return x;
 }
 
@@ -250,7 +262,14 @@ SearchSummary RunSearch(const tasks::Task& task, const DesignProblem& problem, c
       StartResult& result = summary.starts[k];
       result.start = k;
       result.seed = StartSeed(options.seed, k);
-      result.x0 = StartingPoint(problem, options.seed, k, options.start_spread);
+      int draws = 1;
+      result.x0 = sampling ? StartingPoint(problem, options.seed, k, options.start_spread)
+                           : GradientStartingPoint(problem, options.seed, k, options.start_spread, &draws);
+      if (draws > 1) {
+        std::lock_guard<std::mutex> lock(progress_mutex);
+        progress("[search " + std::to_string(k + 1) + "/" + std::to_string(options.starts) + "] start drawn " +
+                 std::to_string(draws) + " times: the fluid reached no tool at the earlier draws");
+      }
       const std::string dir = StartDirectory(run_dir, k);
       fs::create_directories(dir);
       const std::string history_path = dir + "/history.csv", state_path = dir + "/state.json";

@@ -73,8 +73,18 @@ SearchSummary RunSearch(const tasks::Task& task, const DesignProblem& problem, c
 // The ground-truth (MPM) trajectory of design x, with the task's regions for pictures.
 simulator::Trajectory GroundTruthTrajectory(const tasks::Task& task, const std::vector<double>& x);
 
-// The starting design of search k (k = 0: the task's own initial design).
-std::vector<double> StartingPoint(const DesignProblem& problem, std::uint64_t seed, int start, double spread);
+// The starting design of search k (k = 0: the task's own initial design; else that design with
+// each parameter moved uniformly by up to `spread` of its range). `draw` > 0 gives other
+// independent perturbations of the same search.
+std::vector<double> StartingPoint(const DesignProblem& problem, std::uint64_t seed, int start, double spread,
+                                  int draw = 0);
+// The start of search k > 0 for a gradient method: StartingPoint, drawn again (up to
+// kMaxStartDraws draws in all) while no fluid reaches a tool there, since from such a start no
+// gradient step can change the fluid. Start 0, the task's own design, is kept as it is.
+// `draws` (optional) receives the number of draws made.
+inline constexpr int kMaxStartDraws = 8;
+std::vector<double> GradientStartingPoint(const DesignProblem& problem, std::uint64_t seed, int start, double spread,
+                                          int* draws = nullptr);
 std::uint64_t StartSeed(std::uint64_t seed, int start);
 
 }  // namespace flowdesign::design
