@@ -62,8 +62,8 @@ Run RunOne(const tasks::Task& task, simulator::learned::LearnedSimulator& simula
     return drawing_seconds + record.seconds + last <= budget_seconds;
   };
   const auto start = std::chrono::steady_clock::now();
-  // Gradient methods redraw starts from which no fluid reaches a tool (as `design` does); the
-  // draws count against their budget.
+  // Gradient methods start from the best of several perturbations (as `design` does); the
+  // screening counts against their budget.
   const bool sampling = options.kind == design::OptimizerKind::kCem || options.kind == design::OptimizerKind::kRandom;
   const int search = seed == 0 ? 0 : 1;
   const std::vector<double> x0 = sampling ? design::StartingPoint(problem, seed, search, 0.3)

@@ -64,35 +64,6 @@ torch::Tensor DesignProblem::RolloutPositions(const torch::Tensor& capsules) con
   return simulator::learned::Rollout(simulator_, setup_, obstacles, capsules);
 }
 
-bool DesignProblem::FluidReachesTools(const std::vector<double>& x) const {
-  const torch::Tensor parameters = CheckedParameters(x);
-  torch::NoGradGuard no_grad;
-  const torch::Tensor capsules = parameterization_.Capsules(parameters).to(torch::kFloat32);
-  const int64_t tool_count = parameterization_.ToolCapsuleCount();
-  if (tool_count == 0) return false;
-  steps_ += setup_.steps;
-  torch::Tensor positions;
-  try {
-    positions = RolloutPositions(capsules).contiguous();
-  } catch (const std::runtime_error&) {
-    return true;  // a diverged rollout: the fluid went somewhere; the optimizer handles NaN
-  }
-  const torch::Tensor tools = capsules.narrow(0, capsules.size(0) - tool_count, tool_count).to(torch::kFloat64).contiguous();
-  std::vector<tasks::Capsule> tool_capsules;
-  const double* c = tools.data_ptr<double>();
-  for (int64_t k = 0; k < tool_count; ++k, c += 5) tool_capsules.push_back({{c[0], c[1]}, {c[2], c[3]}, c[4]});
-  const double reach = simulator_.RadiusMetres();
-  const float* p = positions.data_ptr<float>();
-  const int64_t frames = positions.size(0), particles = positions.size(1);
-  for (int64_t f = 0; f < frames; ++f) {
-    for (int64_t i = 0; i < particles && setup_.birth_frame[i] <= f; ++i) {
-      const float* xy = p + (f * particles + i) * 2;
-      if (simulator::SignedDistanceToSolids(tool_capsules, {xy[0], xy[1]}) < reach) return true;
-    }
-  }
-  return false;
-}
-
 double DesignProblem::Value(const std::vector<double>& x) const {
   const torch::Tensor parameters = CheckedParameters(x);
   torch::NoGradGuard no_grad;

@@ -42,10 +42,6 @@ class DesignProblem : public Problem {
 
   // A learned rollout of x with both objective versions, for reports and pictures.
   LearnedEvaluation Evaluate(const std::vector<double>& x) const;
-  // Whether any fluid particle of the learned rollout at x ever comes within the model's
-  // interaction radius of a movable tool. If none does, the tools cannot touch the fluid, every
-  // gradient of the fluid terms is exactly zero, and a gradient method cannot leave x.
-  bool FluidReachesTools(const std::vector<double>& x) const;
 
   const Parameterization& Params() const { return parameterization_; }
   const objectives::Objective& Objective() const { return objective_; }

@@ -28,7 +28,6 @@ class Parameterization {
   // in the parameters' dtype, differentiable with respect to them.
   torch::Tensor Capsules(const torch::Tensor& parameters) const;
   int CapsuleCount() const { return wall_capsules_ + tool_capsules_; }
-  int ToolCapsuleCount() const { return tool_capsules_; }  // the last rows of Capsules()
 
  private:
   std::vector<tasks::Tool> tools_;

@@ -141,15 +141,19 @@ std::vector<double> StartingPoint(const DesignProblem& problem, std::uint64_t se
   return x;
 }
 
-std::vector<double> GradientStartingPoint(const DesignProblem& problem, std::uint64_t seed, int start, double spread,
-                                          int* draws) {
-  int draw = 0;
-  std::vector<double> x = StartingPoint(problem, seed, start, spread, draw);
-  while (start > 0 && draw + 1 < kMaxStartDraws && !problem.FluidReachesTools(x)) {
-    x = StartingPoint(problem, seed, start, spread, ++draw);
+std::vector<double> GradientStartingPoint(const DesignProblem& problem, std::uint64_t seed, int start, double spread) {
+  std::vector<double> best = StartingPoint(problem, seed, start, spread);
+  if (start == 0) return best;
+  double best_value = problem.Value(best);
+  for (int draw = 1; draw < kStartDraws; ++draw) {
+    std::vector<double> x = StartingPoint(problem, seed, start, spread, draw);
+    const double value = problem.Value(x);
+    if (value < best_value || std::isnan(best_value)) {  // NaN: a diverged rollout
+      best = std::move(x);
+      best_value = value;
+    }
   }
-  if (draws) *draws = draw + 1;
-  return x;
+  return best;
 }
 
 nlohmann::json SearchOptionsToJson(const SearchOptions& o) {
@@ -262,14 +266,8 @@ SearchSummary RunSearch(const tasks::Task& task, const DesignProblem& problem, c
       StartResult& result = summary.starts[k];
       result.start = k;
       result.seed = StartSeed(options.seed, k);
-      int draws = 1;
       result.x0 = sampling ? StartingPoint(problem, options.seed, k, options.start_spread)
-                           : GradientStartingPoint(problem, options.seed, k, options.start_spread, &draws);
-      if (draws > 1) {
-        std::lock_guard<std::mutex> lock(progress_mutex);
-        progress("[search " + std::to_string(k + 1) + "/" + std::to_string(options.starts) + "] start drawn " +
-                 std::to_string(draws) + " times: the fluid reached no tool at the earlier draws");
-      }
+                           : GradientStartingPoint(problem, options.seed, k, options.start_spread);
       const std::string dir = StartDirectory(run_dir, k);
       fs::create_directories(dir);
       const std::string history_path = dir + "/history.csv", state_path = dir + "/state.json";
