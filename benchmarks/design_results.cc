@@ -245,7 +245,8 @@ int main(int argc, char** argv) {
      << "on this machine: " << jobs << " run(s) at once, " << (threads == 0 ? std::string("all cores") : std::to_string(threads) + " LibTorch thread(s)")
      << " each.\n"
      << "Objectives are minimized (fraction_inside enters with a minus sign): lower is better. Each run has the same\n"
-     << "wall-clock budget; seed 0 starts from the task's neutral design, other seeds from a perturbed one.\n\n"
+     << "wall-clock budget; seed 0 starts from the task's neutral design, other seeds from a perturbed one\n"
+     << "(adam and lbfgs: the best of 8 perturbations by learned objective, screened within their budget).\n\n"
      << "| task | parameters | optimizer | learned (exact) | ground truth | transfer gap | learned steps | iterations | wall s |\n"
      << "|---|---|---|---|---|---|---|---|---|\n";
   // Groups in the order they ran (task by task).
