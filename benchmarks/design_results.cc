@@ -64,10 +64,7 @@ Run RunOne(const tasks::Task& task, simulator::learned::LearnedSimulator& simula
   const auto start = std::chrono::steady_clock::now();
   // Gradient methods start from the best of several perturbations (as `design` does); the
   // screening counts against their budget.
-  const bool sampling = options.kind == design::OptimizerKind::kCem || options.kind == design::OptimizerKind::kRandom;
-  const int search = seed == 0 ? 0 : 1;
-  const std::vector<double> x0 = sampling ? design::StartingPoint(problem, seed, search, 0.3)
-                                          : design::GradientStartingPoint(problem, seed, search, 0.3);
+  const std::vector<double> x0 = design::SearchStartingPoint(problem, options.kind, seed, seed == 0 ? 0 : 1, 0.3);
   drawing_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   const design::OptimizerSummary summary = design::Optimize(problem, x0, options, callbacks);
   Run run;

@@ -23,6 +23,8 @@ using tasks::OptimizerKind;
 // "adam", "lbfgs", "cem" or "random" -> the kind (the inverse of tasks::OptimizerKindName).
 // Throws std::invalid_argument("unknown optimizer 'foo' (expected adam, lbfgs, cem or random)").
 OptimizerKind ParseOptimizerKind(const std::string& name);
+// Adam and L-BFGS follow the gradient; CEM and random search only sample values.
+inline bool UsesGradient(OptimizerKind kind) { return kind == OptimizerKind::kAdam || kind == OptimizerKind::kLbfgs; }
 
 struct OptimizerOptions {
   OptimizerKind kind = OptimizerKind::kAdam;

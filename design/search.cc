@@ -141,9 +141,10 @@ std::vector<double> StartingPoint(const DesignProblem& problem, std::uint64_t se
   return x;
 }
 
-std::vector<double> GradientStartingPoint(const DesignProblem& problem, std::uint64_t seed, int start, double spread) {
+std::vector<double> SearchStartingPoint(const DesignProblem& problem, OptimizerKind kind, std::uint64_t seed,
+                                        int start, double spread) {
   std::vector<double> best = StartingPoint(problem, seed, start, spread);
-  if (start == 0) return best;
+  if (start == 0 || !UsesGradient(kind)) return best;
   double best_value = problem.Value(best);
   for (int draw = 1; draw < kStartDraws; ++draw) {
     std::vector<double> x = StartingPoint(problem, seed, start, spread, draw);
@@ -250,7 +251,7 @@ SearchSummary RunSearch(const tasks::Task& task, const DesignProblem& problem, c
   // for large scenes: at ~300 particles a design iteration took the same 3 s with 1 and 2
   // threads here, and 2 threads spin-wait badly when another process uses a core.
   const int cores = options.threads > 0 ? options.threads : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
-  const bool sampling = options.optimizer.kind == OptimizerKind::kCem || options.optimizer.kind == OptimizerKind::kRandom;
+  const bool sampling = !UsesGradient(options.optimizer.kind);
   const bool large_scene = problem.BirthFrames().size() >= 1000;
   simulator::learned::ConfigureTorchThreads(sampling || !large_scene ? 1 : std::max(1, cores / options.starts));
 
@@ -266,8 +267,7 @@ SearchSummary RunSearch(const tasks::Task& task, const DesignProblem& problem, c
       StartResult& result = summary.starts[k];
       result.start = k;
       result.seed = StartSeed(options.seed, k);
-      result.x0 = sampling ? StartingPoint(problem, options.seed, k, options.start_spread)
-                           : GradientStartingPoint(problem, options.seed, k, options.start_spread);
+      result.x0 = SearchStartingPoint(problem, options.optimizer.kind, options.seed, k, options.start_spread);
       const std::string dir = StartDirectory(run_dir, k);
       fs::create_directories(dir);
       const std::string history_path = dir + "/history.csv", state_path = dir + "/state.json";

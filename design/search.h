@@ -78,13 +78,14 @@ simulator::Trajectory GroundTruthTrajectory(const tasks::Task& task, const std::
 // independent perturbations of the same search.
 std::vector<double> StartingPoint(const DesignProblem& problem, std::uint64_t seed, int start, double spread,
                                   int draw = 0);
-// The start of search k > 0 for a gradient method: of kStartDraws perturbations
-// (StartingPoint's draws 0, 1, ...), the one with the lowest smooth objective (one forward
-// rollout each). A random perturbation often lets the fluid miss the tools or slide off them;
-// there the objective is flat, and a gradient method stays where it starts. Start 0, the
-// task's own design, is kept as it is.
+// The start of search k for optimizer `kind`: StartingPoint's draw 0, except that a gradient
+// method's search k > 0 takes, of kStartDraws perturbations (draws 0, 1, ...), the one with the
+// lowest smooth objective (one forward rollout each). A random perturbation often lets the fluid
+// miss the tools or slide off them; there the objective is flat, and a gradient method stays
+// where it starts. Start 0, the task's own design, is kept as it is.
 inline constexpr int kStartDraws = 8;
-std::vector<double> GradientStartingPoint(const DesignProblem& problem, std::uint64_t seed, int start, double spread);
+std::vector<double> SearchStartingPoint(const DesignProblem& problem, OptimizerKind kind, std::uint64_t seed,
+                                        int start, double spread);
 std::uint64_t StartSeed(std::uint64_t seed, int start);
 
 }  // namespace flowdesign::design

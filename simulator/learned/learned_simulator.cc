@@ -38,18 +38,16 @@ torch::Tensor ProjectOutOfSolids(const torch::Tensor& points, const torch::Tenso
   const torch::Tensor ab = b - a;                                      // [1, K, 2]
   const torch::Tensor radius = capsules.select(1, 4).unsqueeze(0);     // [1, K]
   const torch::Tensor length2 = ab.pow(2).sum(2).clamp_min(1e-12);     // [1, K]
-  // Offset of p [n, 1, 2] from its closest point on each capsule's core segment, and that point.
-  auto from_core = [&](const torch::Tensor& p, torch::Tensor* core_point) {
+  // The closest point to p [n, 1, 2] on each capsule's core segment, [n, K, 2].
+  auto closest_on_core = [&](const torch::Tensor& p) {
     const torch::Tensor t = ((p - a) * ab).sum(2).div(length2).clamp(0.0, 1.0);  // [n, K]
-    const torch::Tensor core = a + t.unsqueeze(2) * ab;                          // [n, K, 2]
-    if (core_point) *core_point = core;
-    return p - core;
+    return a + t.unsqueeze(2) * ab;
   };
   const torch::Tensor p = points.unsqueeze(1), q = previous.unsqueeze(1);  // [n, 1, 2]
-  torch::Tensor core;
-  const torch::Tensor offset = from_core(p, &core);                      // [n, K, 2]
+  const torch::Tensor core = closest_on_core(p);
+  const torch::Tensor offset = p - core;                                 // [n, K, 2]
   const torch::Tensor distance = (offset.pow(2).sum(2) + 1e-12).sqrt();  // [n, K]
-  const torch::Tensor previous_offset = from_core(q, nullptr);
+  const torch::Tensor previous_offset = q - closest_on_core(q);
   const torch::Tensor previous_distance = (previous_offset.pow(2).sum(2) + 1e-12).sqrt();
   // A step that crossed a core segment went through a thin solid: whatever the nearest surface
   // now is, the particle goes back to the side it came from.

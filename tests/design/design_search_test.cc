@@ -109,10 +109,12 @@ TEST_CASE("gradient searches start from the best of several perturbations", "[de
   auto simulator = testing::BallisticSimulator();
   const tasks::Task task = testing::SmallContainTask();
   const DesignProblem problem(task, *simulator);
-  CHECK(GradientStartingPoint(problem, 5, 0, 0.3) == problem.Params().Initial());  // start 0: the task's own
+  // Start 0 is the task's own design; sampling optimizers take the first draw unscreened.
+  CHECK(SearchStartingPoint(problem, OptimizerKind::kAdam, 5, 0, 0.3) == problem.Params().Initial());
+  CHECK(SearchStartingPoint(problem, OptimizerKind::kCem, 9, 1, 0.3) == StartingPoint(problem, 9, 1, 0.3));
   for (int start = 1; start <= 2; ++start) {
-    const std::vector<double> x = GradientStartingPoint(problem, 9, start, 0.3);
-    CHECK(x == GradientStartingPoint(problem, 9, start, 0.3));  // reproducible
+    const std::vector<double> x = SearchStartingPoint(problem, OptimizerKind::kAdam, 9, start, 0.3);
+    CHECK(x == SearchStartingPoint(problem, OptimizerKind::kLbfgs, 9, start, 0.3));  // reproducible, any gradient method
     const double value = problem.Value(x);
     bool drawn = false;
     std::vector<double> values;
