@@ -4,6 +4,8 @@
 # generates the data from RECIPE, then trains CONFIG (optionally fine-tuning INIT_MODEL) on CUDA
 # into OUT_DIR until SECONDS_BUDGET seconds after the script started. OUT_DIR keeps checkpoint.fdm,
 # so the same command resumes; copy it back and resume on the CPU the same way.
+# CONFIG may be a folder: then every CONFIG/NAME.json trains at the same time, on the same GPU,
+# into OUT_DIR/NAME (a sweep; small graphs leave the GPU mostly idle, so runs share it well).
 # Usage: scripts/train-on-gpu.sh RECIPE CONFIG OUT_DIR SECONDS_BUDGET [INIT_MODEL]
 set -euo pipefail
 start=$(date +%s)
@@ -19,5 +21,20 @@ echo "built in $(($(date +%s) - start)) s"
 "$build/cli/flowdesign-train" generate --recipe "$recipe" --out "$data" 2>/dev/null | head -1
 echo "data ready after $(($(date +%s) - start)) s"
 minutes=$(python3 -c "print(max(0.5, ($budget - ($(date +%s) - $start)) / 60.0))")
-"$build/cli/flowdesign-train" train --data "$data" --config "$config" --out "$out" --minutes "$minutes" \
-  ${init:+--init-from "$init"}
+train() {  # CONFIG OUT_DIR
+  "$build/cli/flowdesign-train" train --data "$data" --config "$1" --out "$2" --minutes "$minutes" ${init:+--init-from "$init"}
+}
+if [[ -d $config ]]; then
+  pids=()
+  for c in "$config"/*.json; do
+    name=$(basename "$c" .json)
+    mkdir -p "$out/$name"
+    train "$c" "$out/$name" >"$out/$name/train.log" 2>&1 &
+    pids+=($!)
+  done
+  status=0
+  for p in "${pids[@]}"; do wait "$p" || status=1; done
+  tail -n 3 "$out"/*/train.log
+  exit $status
+fi
+train "$config" "$out"

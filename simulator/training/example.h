@@ -20,8 +20,15 @@ struct Example {
 
 // The window ending at `frame` (history + 1 rows) and the target acceleration towards frame + 1.
 // noise_std > 0 adds GNS random-walk noise to the input velocities (std noise_std metres at the
-// last input); `rng` is used only then.
-Example MakeExample(const learned::LearnedSimulator& simulator, const TrajectoryTensors& t, int frame,
-                    double noise_std, std::mt19937_64& rng, const torch::Device& device);
+// last input); `rng` is used only then. pushforward_steps > 0 (at most `frame`) replaces the
+// window's last frames by the model's own rollout of that many steps from the ground truth at
+// frame - pushforward_steps, so the model also learns from the states it drifts into.
+Example MakeExample(learned::LearnedSimulator& simulator, const TrajectoryTensors& t, int frame, double noise_std,
+                    std::mt19937_64& rng, const torch::Device& device, int pushforward_steps = 0);
+
+// The input window ending at `frame` [history + 1, particles alive at frame, 2], whose frames
+// after frame - steps come from a learned rollout (no gradient) started there.
+torch::Tensor PushforwardWindow(learned::LearnedSimulator& simulator, const TrajectoryTensors& t, int frame,
+                                int steps, const torch::Device& device);
 
 }  // namespace flowdesign::simulator::training

@@ -129,6 +129,15 @@ void CopyNetworkParameters(const learned::ModelFile& file, const std::string& pa
   }
 }
 
+// How many steps of its own rollout an example's window comes from (0: ground truth). Draws
+// nothing when pushforward is off, so such runs sample exactly as before it existed.
+int PushforwardSteps(const TrainingOptions& o, int frame, std::mt19937_64& rng) {
+  if (o.pushforward_max_steps == 0) return 0;
+  const bool pushed = std::uniform_real_distribution<double>(0.0, 1.0)(rng) < o.pushforward_fraction;
+  const int steps = 1 + static_cast<int>(rng() % static_cast<uint64_t>(o.pushforward_max_steps));
+  return pushed ? std::min(steps, frame) : 0;
+}
+
 double LearningRate(const TrainingOptions& o, int64_t step) {
   return o.final_learning_rate + (o.learning_rate - o.final_learning_rate) *
                                      std::pow(0.1, static_cast<double>(step) / static_cast<double>(o.decay_steps));
@@ -176,7 +185,9 @@ Validation Validate(LearnedSimulator& simulator, const Dataset& valid, const Tra
 nlohmann::json TrainingOptionsToJson(const TrainingOptions& o) {
   return {{"steps", o.steps}, {"max_minutes", o.max_minutes}, {"batch_size", o.batch_size},
           {"learning_rate", o.learning_rate}, {"final_learning_rate", o.final_learning_rate},
-          {"decay_steps", o.decay_steps}, {"noise_std_m", o.noise_std_m}, {"loss", o.loss},
+          {"decay_steps", o.decay_steps}, {"noise_std_m", o.noise_std_m},
+          {"pushforward_max_steps", o.pushforward_max_steps}, {"pushforward_fraction", o.pushforward_fraction},
+          {"loss", o.loss},
           {"huber_delta", o.huber_delta}, {"checkpoint_minutes", o.checkpoint_minutes},
           {"validate_every", o.validate_every}, {"validation_samples", o.validation_samples},
           {"validation_rollouts", o.validation_rollouts},
@@ -195,6 +206,8 @@ TrainingOptions TrainingOptionsFromJson(const nlohmann::json& json, const std::s
   o.final_learning_rate = m["final_learning_rate"];
   o.decay_steps = m["decay_steps"];
   o.noise_std_m = m["noise_std_m"];
+  o.pushforward_max_steps = m["pushforward_max_steps"];
+  o.pushforward_fraction = m["pushforward_fraction"];
   o.loss = m["loss"];
   o.huber_delta = m["huber_delta"];
   o.checkpoint_minutes = m["checkpoint_minutes"];
@@ -218,6 +231,8 @@ TrainingOptions TrainingOptionsFromJson(const nlohmann::json& json, const std::s
   require(o.final_learning_rate > 0 && o.final_learning_rate <= o.learning_rate, "final_learning_rate", "must be in (0, learning_rate]");
   require(o.decay_steps >= 1, "decay_steps", "must be >= 1");
   require(o.noise_std_m >= 0, "noise_std_m", "must be >= 0");
+  require(o.pushforward_max_steps >= 0, "pushforward_max_steps", "must be >= 0");
+  require(o.pushforward_fraction >= 0 && o.pushforward_fraction <= 1, "pushforward_fraction", "must be in [0, 1]");
   require(o.loss == "mse" || o.loss == "huber", "loss", "must be \"mse\" or \"huber\"");
   require(o.huber_delta > 0, "huber_delta", "must be > 0");
   require(o.checkpoint_minutes > 0, "checkpoint_minutes", "must be > 0");
@@ -364,7 +379,7 @@ TrainSummary Train(const std::string& data_dir, const TrainConfig& input_config,
     for (int b = 0; b < o.batch_size; ++b) {
       const TrajectoryTensors& t = train.trajectories[rng() % train.trajectories.size()];
       const int frame = static_cast<int>(rng() % static_cast<uint64_t>(t.Frames() - 1));
-      batch.push_back(MakeExample(simulator, t, frame, o.noise_std_m, rng, device));
+      batch.push_back(MakeExample(simulator, t, frame, o.noise_std_m, rng, device, PushforwardSteps(o, frame, rng)));
     }
     const torch::Tensor loss_tensor = BatchLoss(simulator, batch, o, ComponentCount(batch));
     loss_tensor.backward();

@@ -20,6 +20,10 @@ struct TrainingOptions {
   double final_learning_rate = 1e-5;      // approached exponentially
   int64_t decay_steps = 100000;           // learning rate falls 10x every decay_steps
   double noise_std_m = 3e-4;              // random-walk noise on the last input velocity, metres
+  // Pushforward: this fraction of the examples takes its input window from the model's own
+  // rollout of 1..pushforward_max_steps steps (uniform) instead of the ground truth (0 = off).
+  int pushforward_max_steps = 0;
+  double pushforward_fraction = 0.5;
   std::string loss = "mse";               // "mse" or "huber"
   double huber_delta = 1.0;               // in normalized acceleration units
   double checkpoint_minutes = 5.0;

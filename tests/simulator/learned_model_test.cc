@@ -14,6 +14,7 @@
 #include "simulator/learned/radius_graph.h"
 #include "simulator/training/dataset.h"
 #include "simulator/training/evaluation.h"
+#include "simulator/training/example.h"
 #include "simulator/training/trainer.h"
 #include "tasks/file_util.h"
 #include "tests/simulator/learned_test_support.h"
@@ -225,6 +226,43 @@ TEST_CASE("training data starts the way a design rollout starts", "[learned][dat
   CHECK_THROWS_AS(training::SetupFromData(t, 1, scene.frames), std::invalid_argument);
 }
 
+TEST_CASE("a pushforward example takes its window from the model's rollout and restores the true velocity", "[learned][training]") {
+  Scene scene = testing::SmallScene(/*frames=*/12);
+  scene.emitters.push_back({{0.05, 0.25}, 0.03, {1.0, -0.5}, 0.0, 0.02});
+  const ModelConfig config = testing::TinyConfig();
+  const training::TrajectoryTensors t = training::ToTensors(SimulateMpm(scene, {}), config.history);
+  torch::manual_seed(3);
+  LearnedSimulator simulator(config, testing::TypicalNormalization());
+  const int c = config.history, frame = 8;
+  std::mt19937_64 rng(1);
+  for (int steps : {1, 2, 5}) {
+    INFO("pushforward of " << steps << " steps");
+    const int64_t alive = t.AliveAt(frame);
+    const torch::Tensor window = training::PushforwardWindow(simulator, t, frame, steps, torch::kCPU);
+    REQUIRE(window.sizes() == torch::IntArrayRef({c + 1, alive, 2}));
+    // Frames up to frame - steps are ground truth; later ones are the model's own rollout.
+    torch::Tensor rollout;
+    {
+      torch::NoGradGuard no_grad;
+      rollout = Rollout(simulator, training::SetupFromData(t, frame - steps, steps), t.obstacles, t.capsules);
+    }
+    for (int j = 0; j <= c; ++j) {
+      const int f = frame - c + j;
+      const torch::Tensor expected = f <= frame - steps ? t.Frame(f, alive) : rollout[f - (frame - steps)];
+      CHECK(torch::allclose(window[j], expected, 0.0, 1e-7));
+    }
+    CHECK((window[c] - t.Frame(frame, alive)).abs().max().item<double>() > 1e-6);  // the model drifted
+    // The target acceleration keeps the drifted position and restores the true velocity.
+    const training::Example e = training::MakeExample(simulator, t, frame, 0.0, rng, torch::kCPU, steps);
+    const auto& n = simulator.Norm();
+    const torch::Tensor a = e.target * torch::tensor({n.acceleration_std[0], n.acceleration_std[1]}).to(torch::kFloat32) +
+                            torch::tensor({n.acceleration_mean[0], n.acceleration_mean[1]}).to(torch::kFloat32);
+    const torch::Tensor next = 2 * window[c] - window[c - 1] + a;
+    CHECK(torch::allclose(next - window[c], t.Frame(frame + 1, alive) - t.Frame(frame, alive), 0.0, 1e-6));
+  }
+  CHECK_THROWS_WITH(training::PushforwardWindow(simulator, t, 2, 3, torch::kCPU), Catch::Contains("does not fit"));
+}
+
 TEST_CASE("with an edge fade the network is continuous as a neighbour enters the radius", "[learned]") {
   // Two fluid particles at rest; the second approaches the first across the radius R. Without
   // a fade the first particle's prediction jumps when the edge appears; with it, it does not.
@@ -302,6 +340,10 @@ TEST_CASE("a model config with an unknown field or a bad value is rejected", "[l
   REQUIRE_THROWS_WITH(ModelConfigFromJson({{"history", 0}}, "m.json"),
                       "m.json: model config: history: must be in [1, 16] (got 0)");
   REQUIRE_THROWS_WITH(ModelConfigFromJson({{"latent_size", 1.5}}, "m.json"), Catch::Contains("latent_size: wrong type"));
+  REQUIRE_THROWS_WITH(training::TrainingOptionsFromJson({{"pushforward_fraction", 1.5}}, "m.json: training"),
+                      "m.json: training: pushforward_fraction: must be in [0, 1] (got 1.5)");
+  REQUIRE_THROWS_WITH(training::TrainingOptionsFromJson({{"pushforward_max_steps", -1}}, "m.json: training"),
+                      "m.json: training: pushforward_max_steps: must be >= 0 (got -1)");
 }
 
 }  // namespace
