@@ -18,20 +18,16 @@
 #include "simulator/data_generation/generate.h"
 #include "simulator/data_generation/scene_sampler.h"
 #include "simulator/ground_truth/mpm_solver.h"
+#include "simulator/training/evaluation.h"
 
 namespace {
 
 using namespace flowdesign;
 using namespace flowdesign::simulator;
+using training::Median;
 
 constexpr size_t kTestSplit = 2;
 const std::vector<int> kHorizons = {25, 50, 100, 150};
-
-double Median(std::vector<double> v) {
-  std::sort(v.begin(), v.end());
-  const size_t n = v.size();
-  return n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
-}
 
 double Mean(const std::vector<double>& v) {
   double sum = 0.0;

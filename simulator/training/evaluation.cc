@@ -11,12 +11,6 @@
 namespace flowdesign::simulator::training {
 namespace {
 
-double Median(std::vector<double> v) {
-  if (v.empty()) return 0.0;
-  std::sort(v.begin(), v.end());
-  return v.size() % 2 ? v[v.size() / 2] : 0.5 * (v[v.size() / 2 - 1] + v[v.size() / 2]);
-}
-
 // Mean symmetric nearest-neighbour distance between two point sets [n, 2] and [m, 2].
 double Chamfer(const torch::Tensor& a, const torch::Tensor& b) {
   const torch::Tensor d = torch::cdist(a, b);
@@ -133,6 +127,12 @@ Trajectory LearnedRolloutOfData(learned::LearnedSimulator& simulator, const Traj
     }
   }
   return out;
+}
+
+double Median(std::vector<double> v) {
+  if (v.empty()) return 0.0;
+  std::sort(v.begin(), v.end());
+  return v.size() % 2 ? v[v.size() / 2] : 0.5 * (v[v.size() / 2 - 1] + v[v.size() / 2]);
 }
 
 }  // namespace flowdesign::simulator::training

@@ -43,4 +43,8 @@ EvaluationReport EvaluateModel(learned::LearnedSimulator& simulator, const Datas
 // data's geometry, as a Trajectory aligned with the data.
 Trajectory LearnedRolloutOfData(learned::LearnedSimulator& simulator, const Trajectory& data);
 
+// The median of `values` (0 for none): the typical error over trajectories, robust to a few
+// scenes that splash apart.
+double Median(std::vector<double> values);
+
 }  // namespace flowdesign::simulator::training
