@@ -4,6 +4,8 @@
 // shape), and the peak memory of the gradient of a 300-step rollout with 1000 particles.
 //
 //   ./build/benchmarks/learned_benchmark [MODEL.fdm | CONFIG.json]   (default: models/default/model.fdm)
+//   ./build/benchmarks/learned_benchmark MODEL --profile PARTICLES
+//     instead: where the time of a 10-step forward+backward goes, by LibTorch operator (self time)
 #include <sys/resource.h>
 
 #include <algorithm>
@@ -11,8 +13,13 @@
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <map>
+#include <sstream>
 #include <string>
 #include <vector>
+
+#include <nlohmann/json.hpp>
+#include <torch/csrc/autograd/profiler_legacy.h>
 
 #include "simulator/learned/model_file.h"
 #include "simulator/learned/radius_graph.h"
@@ -72,6 +79,49 @@ Scene BenchmarkScene(int particles, int frames, double spacing, double frame_dt)
   return scene;
 }
 
+// Self time per operator (its duration minus that of the operators it called) from the chrome
+// trace of LibTorch's profiler, printed largest first.
+void PrintOperatorProfile(const std::string& trace, double total_ms) {
+  struct Event {
+    double start, end;
+    std::string name;
+  };
+  std::map<uint64_t, std::vector<Event>> threads;
+  for (const auto& e : nlohmann::json::parse(trace)) {
+    if (e.value("ph", "") != "X") continue;
+    const double start = e.at("ts").get<double>();
+    threads[e.value("tid", uint64_t{0})].push_back({start, start + e.at("dur").get<double>(), e.at("name")});
+  }
+  std::map<std::string, std::pair<double, int>> self;  // us, calls
+  for (auto& [tid, events] : threads) {
+    std::sort(events.begin(), events.end(), [](const Event& a, const Event& b) {
+      return a.start < b.start || (a.start == b.start && a.end > b.end);
+    });
+    std::vector<const Event*> open;
+    for (const Event& e : events) {
+      while (!open.empty() && open.back()->end <= e.start) open.pop_back();
+      if (!open.empty()) self[open.back()->name].first -= e.end - e.start;  // the parent did not spend it
+      self[e.name].first += e.end - e.start;
+      ++self[e.name].second;
+      open.push_back(&e);
+    }
+  }
+  std::vector<std::pair<double, std::string>> rows;
+  double profiled = 0.0;
+  for (const auto& [name, value] : self) {
+    rows.push_back({value.first, name});
+    profiled += value.first;
+  }
+  std::sort(rows.rbegin(), rows.rend());
+  std::printf("%-40s %10s %8s %7s\n", "operator (self time)", "ms", "calls", "share");
+  for (size_t i = 0; i < std::min<size_t>(rows.size(), 25); ++i) {
+    std::printf("%-40s %10.2f %8d %6.1f%%\n", rows[i].second.c_str(), rows[i].first / 1e3, self[rows[i].second].second,
+                100.0 * rows[i].first / profiled);
+  }
+  std::printf("operators: %.1f ms of %.1f ms wall (the rest: our own code between operators and profiler overhead)\n",
+              profiled / 1e3, total_ms);
+}
+
 long PeakRssMb() {
   std::ifstream status("/proc/self/status");
   std::string line;
@@ -113,6 +163,26 @@ int main(int argc, char** argv) {
     simulator = LoadModel(source);
   }
   const ModelConfig& config = simulator->Config();
+  if (argc > 3 && std::string(argv[2]) == "--profile") {
+    const int particles = std::stoi(argv[3]), steps = 10;
+    const Scene scene = BenchmarkScene(particles, steps, config.particle_spacing_m, config.frame_dt_s);
+    const RolloutSetup setup = MakeRolloutSetup(scene, config.history);
+    auto gradient = [&] {
+      torch::Tensor caps = CapsuleTensor(scene.solids).requires_grad_(true);
+      Rollout(*simulator, setup, SampleObstacleParticles(caps, scene.particle_spacing_m), caps).select(0, steps).sum().backward();
+    };
+    gradient();  // warm-up
+    std::ostringstream trace;
+    const auto t = Clock::now();
+    {
+      torch::autograd::profiler::RecordProfile profile(trace);
+      gradient();
+    }
+    const double wall_ms = 1e3 * Seconds(t);
+    std::printf("%d-step forward+backward, %d particles, %d LibTorch thread(s)\n", steps, particles, torch::get_num_threads());
+    PrintOperatorProfile(trace.str(), wall_ms);
+    return 0;
+  }
   std::printf("model: %s\n  latent %d, MLP %d x %d, %d blocks, history %d, radius %.2f spacings, %lld parameters\n",
               source.c_str(), config.latent_size, config.mlp_hidden_layers, config.mlp_hidden_size,
               config.message_passing_steps, config.history, config.connectivity_radius_spacings,
