@@ -18,6 +18,20 @@ bool AllFinite(const std::vector<double>& values) {
   return true;
 }
 
+// Shortens `step` (in z) along its direction until the design moves at most `max_step_m` from
+// XFromZ(z). Displacement is close to linear in small steps, so a few rescalings suffice.
+void LimitDisplacement(const Problem& problem, const BoundedTransform& transform, const std::vector<double>& z,
+                       double max_step_m, std::vector<double>* step) {
+  const std::vector<double> from = transform.XFromZ(z);
+  std::vector<double> to_z(z.size());
+  for (int attempt = 0; attempt < 8; ++attempt) {
+    for (size_t i = 0; i < z.size(); ++i) to_z[i] = z[i] + (*step)[i];
+    const double moved = problem.Displacement(from, transform.XFromZ(to_z));
+    if (!(moved > max_step_m * (1.0 + 1e-6))) return;
+    for (double& s : *step) s *= 0.999 * max_step_m / moved;
+  }
+}
+
 }  // namespace
 
 void AdamOptimizer::Run(OptimizerRun* run) const {
@@ -97,8 +111,9 @@ void AdamOptimizer::Run(OptimizerRun* run) const {
         const double m_hat = m[i] / correction1;
         const double v_hat = v[i] / correction2;
         last_step[i] = -step_size * m_hat / (std::sqrt(v_hat) + options.adam_epsilon);
-        z[i] += last_step[i];
       }
+      if (options.max_step_m > 0.0) LimitDisplacement(run->problem(), transform, z, options.max_step_m, &last_step);
+      for (size_t i = 0; i < n; ++i) z[i] += last_step[i];
       has_last_step = true;
     } else if (has_last_step) {
       for (size_t i = 0; i < n; ++i) {

@@ -93,6 +93,10 @@ double DesignProblem::ValueAndGradient(const std::vector<double>& x, std::vector
   }
 }
 
+double DesignProblem::Displacement(const std::vector<double>& from, const std::vector<double>& to) const {
+  return tasks::SolidDisplacement(task_, from, to);
+}
+
 LearnedEvaluation DesignProblem::Evaluate(const std::vector<double>& x) const {
   const torch::Tensor parameters = CheckedParameters(x);
   torch::NoGradGuard no_grad;

@@ -39,6 +39,7 @@ class DesignProblem : public Problem {
   // The smooth objective of a learned rollout. A diverged rollout (non-finite positions) gives NaN.
   double Value(const std::vector<double>& x) const override;
   double ValueAndGradient(const std::vector<double>& x, std::vector<double>* gradient) const override;
+  double Displacement(const std::vector<double>& from, const std::vector<double>& to) const override;
 
   // A learned rollout of x with both objective versions, for reports and pictures.
   LearnedEvaluation Evaluate(const std::vector<double>& x) const;

@@ -100,6 +100,9 @@ std::string Validate(const OptimizerOptions& o) {
   if (o.restart_patience < 0) {
     return FieldError("restart_patience", "must be >= 0", integer(o.restart_patience));
   }
+  if (!(o.max_step_m >= 0.0) || !std::isfinite(o.max_step_m)) {
+    return FieldError("max_step", "must be finite and >= 0", number(o.max_step_m));
+  }
   if (!(o.adam_beta1 >= 0.0 && o.adam_beta1 < 1.0)) {
     return FieldError("adam_beta1", "must be in [0, 1)", number(o.adam_beta1));
   }
@@ -143,6 +146,7 @@ OptimizerOptions OptionsFromSettings(const tasks::OptimizerSettings& settings,
   options.learning_rate = settings.learning_rate;
   options.learning_rate_decay = settings.learning_rate_decay;
   options.restart_patience = settings.restart_patience;
+  options.max_step_m = settings.max_step_m;
   options.population = settings.population;
   options.elite_fraction = settings.elite_fraction;
   options.seed = seed;
@@ -155,6 +159,7 @@ nlohmann::json OptionsToJson(const OptimizerOptions& o) {
           {"learning_rate", o.learning_rate},
           {"learning_rate_decay", o.learning_rate_decay},
           {"restart_patience", o.restart_patience},
+          {"max_step", o.max_step_m},
           {"adam_beta1", o.adam_beta1},
           {"adam_beta2", o.adam_beta2},
           {"adam_epsilon", o.adam_epsilon},
@@ -202,6 +207,8 @@ OptimizerOptions OptionsFromJson(const nlohmann::json& json) {
       o.learning_rate_decay = get_number(key, value);
     } else if (key == "restart_patience") {
       o.restart_patience = get_integer(key, value);
+    } else if (key == "max_step") {
+      o.max_step_m = get_number(key, value);
     } else if (key == "adam_beta1") {
       o.adam_beta1 = get_number(key, value);
     } else if (key == "adam_beta2") {

@@ -45,6 +45,11 @@ struct OptimizerOptions {
   // carrying it over a ridge, or a gradient that stopped describing the objective) costs at
   // most this many iterations. >= 0; 0 = off.
   int restart_patience = 0;
+  // The most any tool point may move in one Adam step, in metres (Problem::Displacement); a
+  // longer step is shortened along its direction. Adam moves every joint of a chain by about
+  // the same angle, so without a limit a long chain's tip sweeps far more than one particle
+  // spacing per step, past where the gradient says anything. >= 0; 0 = off.
+  double max_step_m = 0.0;
   double adam_beta1 = 0.9;      // first-moment decay, in [0, 1)
   double adam_beta2 = 0.999;    // second-moment decay, in [0, 1)
   double adam_epsilon = 1e-8;   // added to sqrt(second moment), > 0

@@ -18,6 +18,13 @@ class Problem {
   // Value and gradient (gradient->size() == Dimension() on return). Only called when HasGradient().
   virtual double ValueAndGradient(const std::vector<double>& x, std::vector<double>* gradient) const = 0;
   virtual bool HasGradient() const { return true; }
+  // How far the design moves from `from` to `to`: for tools, the largest distance any segment end
+  // travels, in metres. 0 for problems without such a measure (then no step limit applies).
+  virtual double Displacement(const std::vector<double>& from, const std::vector<double>& to) const {
+    (void)from;
+    (void)to;
+    return 0.0;
+  }
 };
 
 }  // namespace flowdesign::design

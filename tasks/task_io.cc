@@ -346,7 +346,7 @@ ObjectiveTerm ReadTerm(const JsonNode& node, const Task& task) {
 
 OptimizerSettings ReadOptimizer(const JsonNode& node) {
   node.AllowOnly({"name", "iterations", "learning_rate", "learning_rate_decay", "restart_patience",
-                  "population", "elite_fraction", "starts"});
+                  "max_step", "population", "elite_fraction", "starts"});
   OptimizerSettings settings;
   if (auto name = node.Optional("name")) {
     settings.kind = ReadKind(name.value(),
@@ -360,6 +360,7 @@ OptimizerSettings ReadOptimizer(const JsonNode& node) {
     settings.learning_rate_decay = n->Number(Above(0).AtMost(1));
   }
   if (auto n = node.Optional("restart_patience")) settings.restart_patience = n->Integer(AtLeast(0));
+  if (auto n = node.Optional("max_step")) settings.max_step_m = n->Number(AtLeast(0));
   if (auto n = node.Optional("population")) settings.population = n->Integer(AtLeast(2));
   if (auto n = node.Optional("elite_fraction")) {
     settings.elite_fraction = n->Number(Above(0).AtMost(1));
@@ -458,7 +459,8 @@ ordered_json OrderedTaskJson(const Task& task) {
   j["optimizer"] = {{"name", OptimizerKindName(o.kind)}, {"iterations", o.iterations},
                     {"learning_rate", o.learning_rate},
                     {"learning_rate_decay", o.learning_rate_decay},
-                    {"restart_patience", o.restart_patience}, {"population", o.population},
+                    {"restart_patience", o.restart_patience}, {"max_step", o.max_step_m},
+                    {"population", o.population},
                     {"elite_fraction", o.elite_fraction}, {"starts", o.starts}};
   return j;
 }

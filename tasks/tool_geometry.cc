@@ -1,5 +1,6 @@
 #include "tasks/tool_geometry.h"
 
+#include <algorithm>
 #include <cmath>
 #include <stdexcept>
 
@@ -63,6 +64,13 @@ std::vector<Capsule> SolidCapsules(const Task& task, const std::vector<double>& 
     for (const Capsule& c : ToolCapsules(task.tools[i], split[i])) capsules.push_back(c);
   }
   return capsules;
+}
+
+double SolidDisplacement(const Task& task, const std::vector<double>& from, const std::vector<double>& to) {
+  const std::vector<Capsule> a = SolidCapsules(task, from), b = SolidCapsules(task, to);
+  double largest = 0.0;
+  for (size_t k = 0; k < a.size(); ++k) largest = std::max({largest, Norm(b[k].a - a[k].a), Norm(b[k].b - a[k].b)});
+  return largest;
 }
 
 std::vector<double> InitialParameters(const Task& task) {

@@ -23,6 +23,10 @@ std::vector<std::vector<double>> SplitParameters(const Task& task, const std::ve
 // All solid capsules of a task: walls, then tools at `flat_parameters`.
 std::vector<Capsule> SolidCapsules(const Task& task, const std::vector<double>& flat_parameters);
 
+// How far the design moves from one flat parameter vector to another: the largest distance any
+// capsule end travels, in metres.
+double SolidDisplacement(const Task& task, const std::vector<double>& from, const std::vector<double>& to);
+
 // The task's initial (neutral) design as a flat vector.
 std::vector<double> InitialParameters(const Task& task);
 

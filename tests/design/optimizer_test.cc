@@ -334,6 +334,9 @@ TEST_CASE("Invalid options are reported with field, rule and value", "[optimizer
   options.learning_rate_decay = 1.0;
   options.restart_patience = -1;
   check(options, "optimizer.restart_patience: must be >= 0 (got -1)");
+  options.restart_patience = 0;
+  options.max_step_m = -0.5;
+  check(options, "optimizer.max_step: must be finite and >= 0 (got -0.5)");
 
   options = Options(OptimizerKind::kCem, 10);
   options.min_std = 0.5;
@@ -714,6 +717,33 @@ TEST_CASE("Adam with restart_patience returns to its best design with half the s
   const OptimizerSummary plain = Optimize(problem, {0.0}, options);
   CHECK(plain.records[11].x[0] > plain.records[4].x[0]);
   CHECK(plain.records[4].x[0] > std::tanh(0.3));
+}
+
+TEST_CASE("Adam with max_step never moves the design farther than that in one step", "[optimizer]") {
+  // A "chain" whose tip moves 3x farther than the root per unit of parameter (a lever arm): the
+  // displacement is max(|dx0| + 3 |dx1|, ...), as for the joints of a tool.
+  class LeverProblem : public QuadraticProblem {
+   public:
+    LeverProblem() : QuadraticProblem({-1.0, -1.0}, {1.0, 1.0}, {0.8, -0.6}) {}
+    double Displacement(const std::vector<double>& from, const std::vector<double>& to) const override {
+      return std::abs(to[0] - from[0]) + 3.0 * std::abs(to[1] - from[1]);
+    }
+  };
+  const LeverProblem problem;
+  OptimizerOptions options = Options(OptimizerKind::kAdam, 30);
+  options.learning_rate = 0.2;
+  options.max_step_m = 0.05;
+  const OptimizerSummary limited = Optimize(problem, {0.0, 0.0}, options);
+  double largest = 0.0;
+  for (size_t k = 1; k < limited.records.size(); ++k) {
+    largest = std::max(largest, problem.Displacement(limited.records[k - 1].x, limited.records[k].x));
+  }
+  CHECK(largest <= 0.05 * (1.0 + 1e-6));
+  CHECK(largest > 0.045);  // shortened to the limit, not far below it
+  CHECK(limited.best_value < problem.Value({0.0, 0.0}));  // still descending
+  options.max_step_m = 0.0;
+  const OptimizerSummary free = Optimize(problem, {0.0, 0.0}, options);
+  CHECK(problem.Displacement(free.records[0].x, free.records[1].x) > 0.3);
 }
 
 TEST_CASE("Adam with restart_patience resumes exactly where it stopped", "[optimizer]") {

@@ -157,6 +157,19 @@ TEST_CASE("chain points accumulate joint angles", "[geometry]") {
   CHECK_THROWS_AS(ToolCapsules(tool, {0.0}), std::invalid_argument);
 }
 
+TEST_CASE("solid displacement is the farthest any capsule end travels", "[geometry]") {
+  Task task;
+  task.tools = {TwoSegmentChain(), Ramp()};
+  const std::vector<double> start{0, 0, 0.5, 0.5, 0};
+  CHECK(SolidDisplacement(task, start, start) == 0.0);
+  // Turning the chain's root by 90 degrees swings its tip (2 m out) through a quarter circle.
+  CHECK(SolidDisplacement(task, start, {90, 0, 0.5, 0.5, 0}) == Approx(2.0 * std::sqrt(2.0)));
+  // The last joint moves only the last segment's end (1 m out).
+  CHECK(SolidDisplacement(task, start, {0, 90, 0.5, 0.5, 0}) == Approx(std::sqrt(2.0)));
+  // Shifting the ramp moves both its ends by the shift.
+  CHECK(SolidDisplacement(task, start, {0, 0, 0.5, 0.8, 0}) == Approx(0.3));
+}
+
 TEST_CASE("a ramp is one capsule centred on its centre parameter", "[geometry]") {
   const auto capsules = ToolCapsules(Ramp(), {0.5, 0.25, 90.0});
   REQUIRE(capsules.size() == 1);

@@ -49,7 +49,7 @@ const json& BaseTask() {
     "horizon": {"frames": 150, "frame_dt": 0.0025},
     "seed": 7,
     "optimizer": {"name": "cem", "iterations": 30, "learning_rate": 0.1, "learning_rate_decay": 0.98,
-                  "restart_patience": 5, "population": 12, "elite_fraction": 0.5, "starts": 2}
+                  "restart_patience": 5, "max_step": 0.015, "population": 12, "elite_fraction": 0.5, "starts": 2}
   })");
   return base;
 }
@@ -172,6 +172,7 @@ void CheckSameTask(const Task& a, const Task& b) {
   CHECK(a.optimizer.learning_rate == b.optimizer.learning_rate);
   CHECK(a.optimizer.learning_rate_decay == b.optimizer.learning_rate_decay);
   CHECK(a.optimizer.restart_patience == b.optimizer.restart_patience);
+  CHECK(a.optimizer.max_step_m == b.optimizer.max_step_m);
   CHECK(a.optimizer.population == b.optimizer.population);
   CHECK(a.optimizer.elite_fraction == b.optimizer.elite_fraction);
   CHECK(a.optimizer.starts == b.optimizer.starts);
@@ -411,6 +412,8 @@ TEST_CASE("malformed tasks: regions, objective, horizon and optimizer", "[task_i
        "bad.json: optimizer.learning_rate_decay: must be <= 1 (got 1.5)"},
       {{Replace("/optimizer/restart_patience", -1)},
        "bad.json: optimizer.restart_patience: must be >= 0 (got -1)"},
+      {{Replace("/optimizer/max_step", -0.01)},
+       "bad.json: optimizer.max_step: must be >= 0 (got -0.01)"},
       {{Replace("/optimizer/restart_patience", 2.5)},
        "bad.json: optimizer.restart_patience: must be an integer"},
       {{Add("/optimizer/momentum", 0.9)}, "bad.json: optimizer: unknown field 'momentum'"},
