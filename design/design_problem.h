@@ -41,6 +41,10 @@ class DesignProblem : public Problem {
   double ValueAndGradient(const std::vector<double>& x, std::vector<double>* gradient) const override;
   double Displacement(const std::vector<double>& from, const std::vector<double>& to) const override;
 
+  // How gradient evaluations run their backward pass (an execution setting: the values do not
+  // change). RunSearch pipelines it when each search has a spare core.
+  void SetBackward(simulator::learned::Backward backward) const { backward_ = backward; }
+
   // A learned rollout of x with both objective versions, for reports and pictures.
   LearnedEvaluation Evaluate(const std::vector<double>& x) const;
 
@@ -66,6 +70,7 @@ class DesignProblem : public Problem {
   std::vector<int64_t> obstacle_counts_;
   double spacing_ = 0.0;
   mutable std::atomic<long> rollouts_{0}, gradients_{0}, steps_{0};
+  mutable std::atomic<simulator::learned::Backward> backward_{simulator::learned::Backward::kSerial};
 };
 
 }  // namespace flowdesign::design

@@ -254,6 +254,10 @@ SearchSummary RunSearch(const tasks::Task& task, const DesignProblem& problem, c
   const bool sampling = !UsesGradient(options.optimizer.kind);
   const bool large_scene = problem.BirthFrames().size() >= 1000;
   simulator::learned::ConfigureTorchThreads(sampling || !large_scene ? 1 : std::max(1, cores / options.starts));
+  // A gradient search on one LibTorch thread with a core to spare recomputes its steps on that
+  // core while it back-propagates (~30% less time per iteration, the same gradient).
+  problem.SetBackward(!sampling && !large_scene && cores / options.starts >= 2 ? simulator::learned::Backward::kPipelined
+                                                                              : simulator::learned::Backward::kSerial);
 
   SearchSummary summary;
   summary.starts.resize(options.starts);

@@ -1,8 +1,13 @@
 #include "simulator/learned/rollout.h"
 
 #include <cmath>
+#include <condition_variable>
+#include <deque>
+#include <exception>
+#include <mutex>
 #include <stdexcept>
 #include <string>
+#include <thread>
 
 namespace flowdesign::simulator::learned {
 namespace {
@@ -16,6 +21,7 @@ int64_t AliveAtStep(const RolloutSetup& setup, int t) {
 struct RolloutContext : torch::CustomClassHolder {
   LearnedSimulator* simulator = nullptr;
   const RolloutSetup* setup = nullptr;
+  Backward backward = Backward::kSerial;
 };
 
 class RolloutFunction : public torch::autograd::Function<RolloutFunction> {
@@ -56,31 +62,107 @@ class RolloutFunction : public torch::autograd::Function<RolloutFunction> {
     LearnedSimulator& simulator = *context->simulator;
     const int c = setup.history;
 
+    // One step recomputed with autograd: its inputs as leaves and its output.
+    struct Recomputed {
+      int t = 0;
+      torch::Tensor window, obstacles, capsules, next;
+    };
+    auto recompute = [&](int t) {
+      Recomputed r;
+      r.t = t;
+      r.window = states.narrow(0, t, c + 1).narrow(1, 0, AliveAtStep(setup, t)).detach().requires_grad_(true);
+      r.obstacles = obstacles.detach().requires_grad_(true);
+      r.capsules = capsules.detach().requires_grad_(true);
+      torch::AutoGradMode enable(true);
+      r.next = simulator.Step(r.window, r.obstacles, r.capsules, setup.domain);
+      return r;
+    };
+
     // adjoint[k] = dL/d states[k], completed for row k once every step reading it is done.
     torch::Tensor adjoint = torch::zeros_like(states);
     adjoint.narrow(0, c, setup.steps + 1).add_(grad_outputs[0]);
     torch::Tensor obstacles_grad = torch::zeros_like(obstacles);
     torch::Tensor capsules_grad = torch::zeros_like(capsules);
-    for (int t = setup.steps - 1; t >= 0; --t) {
-      const int64_t alive = AliveAtStep(setup, t);
-      if (alive == 0) continue;
-      const torch::Tensor output_grad = adjoint.select(0, c + t + 1).narrow(0, 0, alive);
-      torch::Tensor window = states.narrow(0, t, c + 1).narrow(1, 0, alive).detach().requires_grad_(true);
-      torch::Tensor obstacles_leaf = obstacles.detach().requires_grad_(true);
-      torch::Tensor capsules_leaf = capsules.detach().requires_grad_(true);
-      torch::autograd::variable_list grads;
-      {
-        torch::AutoGradMode enable(true);
-        const torch::Tensor next = simulator.Step(window, obstacles_leaf, capsules_leaf, setup.domain);
-        grads = torch::autograd::grad({next}, {window, obstacles_leaf, capsules_leaf}, {output_grad},
-                                      /*retain_graph=*/false, /*create_graph=*/false,
-                                      /*allow_unused=*/true);
-      }
-      if (grads[0].defined()) adjoint.narrow(0, t, c + 1).narrow(1, 0, alive).add_(grads[0]);
+    auto back_propagate = [&](const Recomputed& r) {
+      const torch::Tensor output_grad = adjoint.select(0, c + r.t + 1).narrow(0, 0, r.window.size(1));
+      const torch::autograd::variable_list grads =
+          torch::autograd::grad({r.next}, {r.window, r.obstacles, r.capsules}, {output_grad},
+                                /*retain_graph=*/false, /*create_graph=*/false, /*allow_unused=*/true);
+      if (grads[0].defined()) adjoint.narrow(0, r.t, c + 1).narrow(1, 0, r.window.size(1)).add_(grads[0]);
       if (grads[1].defined()) obstacles_grad.add_(grads[1]);
       if (grads[2].defined()) capsules_grad.add_(grads[2]);
+    };
+    std::vector<int> order;  // steps with fluid, last first
+    for (int t = setup.steps - 1; t >= 0; --t)
+      if (AliveAtStep(setup, t) > 0) order.push_back(t);
+
+    if (context->backward == Backward::kSerial) {
+      for (int t : order) back_propagate(recompute(t));
+    } else {
+      PipelinedBackward(order, recompute, back_propagate);
     }
     return {obstacles_grad, capsules_grad, torch::Tensor()};
+  }
+
+ private:
+  // Runs recompute(t) for every t of `order` on a second thread, at most two steps ahead, and
+  // back_propagate on this one in the same order.
+  template <typename Recompute, typename BackPropagate>
+  static void PipelinedBackward(const std::vector<int>& order, Recompute& recompute, BackPropagate& back_propagate) {
+    using Item = decltype(recompute(0));
+    std::mutex mutex;
+    std::condition_variable changed;
+    std::deque<Item> ready;
+    bool stop = false, finished = false;
+    std::exception_ptr error;
+    std::thread producer([&] {
+      try {
+        for (int t : order) {
+          {
+            std::unique_lock<std::mutex> lock(mutex);
+            changed.wait(lock, [&] { return stop || ready.size() < 2; });
+            if (stop) break;
+          }
+          Item item = recompute(t);
+          std::lock_guard<std::mutex> lock(mutex);
+          ready.push_back(std::move(item));
+          changed.notify_all();
+        }
+      } catch (...) {
+        std::lock_guard<std::mutex> lock(mutex);
+        error = std::current_exception();
+      }
+      std::lock_guard<std::mutex> lock(mutex);
+      finished = true;
+      changed.notify_all();
+    });
+    auto join = [&] {
+      {
+        std::lock_guard<std::mutex> lock(mutex);
+        stop = true;
+        changed.notify_all();
+      }
+      producer.join();
+    };
+    try {
+      for (size_t k = 0; k < order.size(); ++k) {
+        Item item;
+        {
+          std::unique_lock<std::mutex> lock(mutex);
+          changed.wait(lock, [&] { return !ready.empty() || finished; });
+          if (ready.empty()) break;  // the producer failed
+          item = std::move(ready.front());
+          ready.pop_front();
+          changed.notify_all();
+        }
+        back_propagate(item);
+      }
+    } catch (...) {
+      join();
+      throw;
+    }
+    join();
+    if (error) std::rethrow_exception(error);
   }
 };
 
@@ -166,7 +248,7 @@ torch::Tensor SampleObstacleParticles(const torch::Tensor& capsules, double spac
 }
 
 torch::Tensor Rollout(LearnedSimulator& simulator, const RolloutSetup& setup,
-                      const torch::Tensor& obstacles, const torch::Tensor& capsules) {
+                      const torch::Tensor& obstacles, const torch::Tensor& capsules, Backward backward) {
   if (setup.history != simulator.Config().history) {
     throw std::invalid_argument("rollout setup history " + std::to_string(setup.history) +
                                 " does not match the model's history " +
@@ -175,6 +257,7 @@ torch::Tensor Rollout(LearnedSimulator& simulator, const RolloutSetup& setup,
   auto context = c10::make_intrusive<RolloutContext>();
   context->simulator = &simulator;
   context->setup = &setup;
+  context->backward = backward;
   return RolloutFunction::apply(obstacles, capsules, context);
 }
 

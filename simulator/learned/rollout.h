@@ -44,11 +44,18 @@ torch::Tensor SampleObstacleParticles(const torch::Tensor& capsules, double spac
 std::vector<int64_t> ObstacleParticleCounts(const std::vector<tasks::Capsule>& capsules, double spacing);
 torch::Tensor SampleObstacleParticles(const torch::Tensor& capsules, const std::vector<int64_t>& counts);
 
+// How the backward pass runs. Pipelined: a second thread recomputes the steps (forward with
+// autograd) while this one back-propagates through the ones before, so a gradient takes about
+// forward + max(recompute, backward) instead of their sum when a core is free. The gradient is
+// bit-identical either way.
+enum class Backward { kSerial, kPipelined };
+
 // Fluid positions over time [steps + 1, particles, 2] (frame 0 first), differentiable with
 // respect to `obstacles` [m, 2] and `capsules` [K, 5] through checkpointed backpropagation.
 // Throws std::runtime_error if a position becomes non-finite.
 torch::Tensor Rollout(LearnedSimulator& simulator, const RolloutSetup& setup,
-                      const torch::Tensor& obstacles, const torch::Tensor& capsules);
+                      const torch::Tensor& obstacles, const torch::Tensor& capsules,
+                      Backward backward = Backward::kSerial);
 
 // A whole scene rolled out without gradients, as a Trajectory (for evaluation and pictures).
 Trajectory RolloutTrajectory(LearnedSimulator& simulator, const Scene& scene);
