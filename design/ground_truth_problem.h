@@ -9,7 +9,6 @@
 #include "design/problem.h"
 #include "objectives/objective.h"
 #include "tasks/task.h"
-#include "tasks/tool_geometry.h"
 
 namespace flowdesign::design {
 
@@ -21,9 +20,6 @@ class GroundTruthProblem : public Problem {
   const std::vector<double>& UpperBounds() const override { return parameterization_.UpperBounds(); }
   // The exact objective of an MPM rollout (NaN if the simulation fails).
   double Value(const std::vector<double>& x) const override;
-  double Displacement(const std::vector<double>& from, const std::vector<double>& to) const override {
-    return tasks::SolidDisplacement(task_, from, to);
-  }
   double ValueAndGradient(const std::vector<double>& x, std::vector<double>* gradient) const override;
   bool HasGradient() const override { return false; }
   long SimulatorSteps() const { return steps_; }

@@ -71,4 +71,11 @@ learned::RolloutSetup SetupFromData(const TrajectoryTensors& t, int start_frame,
   return setup;
 }
 
+torch::Tensor RolloutFromData(learned::LearnedSimulator& simulator, const TrajectoryTensors& t, int start_frame,
+                              int steps, const torch::Device& device) {
+  learned::RolloutSetup setup = SetupFromData(t, start_frame, steps);
+  setup.initial_states = setup.initial_states.to(device);
+  return learned::Rollout(simulator, setup, t.obstacles.to(device), t.capsules.to(device));
+}
+
 }  // namespace flowdesign::simulator::training

@@ -52,4 +52,8 @@ learned::Normalization LoadNormalization(const std::string& data_dir);
 // of the same scene in a design.
 learned::RolloutSetup SetupFromData(const TrajectoryTensors& t, int start_frame, int steps);
 
+// That rollout's positions [steps + 1, particles, 2] on `device` (where the simulator is).
+torch::Tensor RolloutFromData(learned::LearnedSimulator& simulator, const TrajectoryTensors& t, int start_frame,
+                              int steps, const torch::Device& device = torch::kCPU);
+
 }  // namespace flowdesign::simulator::training

@@ -74,7 +74,7 @@ EvaluationReport EvaluateModel(learned::LearnedSimulator& simulator, const Datas
     }
     // From frame 0, as a design rolls out; errors over the particles alive at each horizon.
     const int steps = t.Frames() - 1;
-    const torch::Tensor rollout = learned::Rollout(simulator, SetupFromData(t, 0, steps), t.obstacles, t.capsules);
+    const torch::Tensor rollout = RolloutFromData(simulator, t, 0, steps);
     for (size_t h = 0; h < horizons.size(); ++h) {
       const int k = horizons[h] < 0 ? steps : std::min(horizons[h], steps);
       const int64_t alive = t.AliveAt(k);
@@ -114,7 +114,7 @@ Trajectory LearnedRolloutOfData(learned::LearnedSimulator& simulator, const Traj
   torch::NoGradGuard no_grad;
   const TrajectoryTensors t = ToTensors(data, simulator.Config().history);
   const int steps = t.Frames() - 1;
-  const torch::Tensor rollout = learned::Rollout(simulator, SetupFromData(t, 0, steps), t.obstacles, t.capsules);
+  const torch::Tensor rollout = RolloutFromData(simulator, t, 0, steps);
   Trajectory out = data;
   out.simulator = "learned";
   const auto positions = rollout.accessor<float, 3>();

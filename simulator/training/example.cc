@@ -12,10 +12,7 @@ torch::Tensor PushforwardWindow(learned::LearnedSimulator& simulator, const Traj
   }
   torch::NoGradGuard no_grad;
   const int c = simulator.Config().history;
-  learned::RolloutSetup setup = SetupFromData(t, frame - steps, steps);
-  setup.initial_states = setup.initial_states.to(device);
-  const torch::Tensor predicted =
-      learned::Rollout(simulator, setup, t.obstacles.to(device), t.capsules.to(device)).to(torch::kCPU);
+  const torch::Tensor predicted = RolloutFromData(simulator, t, frame - steps, steps, device).to(torch::kCPU);
   // predicted row r is frame frame - steps + r; the window's row j is frame frame - c + j.
   torch::Tensor window = t.Rows(frame - c, c + 1, predicted.size(1)).clone();
   const int first_row = std::max(0, c - steps);

@@ -170,9 +170,7 @@ Validation Validate(LearnedSimulator& simulator, const Dataset& valid, const Tra
     const TrajectoryTensors& t = valid.trajectories[r];
     // From frame 0, as in a design.
     const int steps = std::min(o.validation_rollout_steps, t.Frames() - 1);
-    learned::RolloutSetup setup = SetupFromData(t, 0, steps);
-    setup.initial_states = setup.initial_states.to(device);
-    const torch::Tensor predicted = learned::Rollout(simulator, setup, t.obstacles.to(device), t.capsules.to(device));
+    const torch::Tensor predicted = RolloutFromData(simulator, t, 0, steps, device);
     const torch::Tensor truth = t.Frame(steps, predicted.size(1)).to(device);
     result.rollout_error_spacings +=
         (predicted.select(0, steps) - truth).norm(2, 1).mean().item<double>() / t.particle_spacing_m / rollouts;
