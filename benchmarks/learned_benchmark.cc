@@ -4,8 +4,10 @@
 // shape), and the peak memory of the gradient of a 300-step rollout with 1000 particles.
 //
 //   ./build/benchmarks/learned_benchmark [MODEL.fdm | CONFIG.json]   (default: models/default/model.fdm)
+//   ./build/benchmarks/learned_benchmark MODEL --kernels
+//     instead: the fused edge kernels against the LibTorch operators they replace
 //   ./build/benchmarks/learned_benchmark MODEL --profile PARTICLES
-//     instead: where the time of a 10-step forward+backward goes, by LibTorch operator (self time)
+//     instead: where the time of a 10-step forward and forward+backward goes, by operator (self time)
 #include <sys/resource.h>
 
 #include <algorithm>
@@ -13,6 +15,7 @@
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <functional>
 #include <map>
 #include <sstream>
 #include <string>
@@ -21,6 +24,7 @@
 #include <nlohmann/json.hpp>
 #include <torch/csrc/autograd/profiler_legacy.h>
 
+#include "simulator/learned/edge_kernels.h"
 #include "simulator/learned/model_file.h"
 #include "simulator/learned/radius_graph.h"
 #include "simulator/learned/rollout.h"
@@ -93,6 +97,7 @@ void PrintOperatorProfile(const std::string& trace, double total_ms) {
     threads[e.value("tid", uint64_t{0})].push_back({start, start + e.at("dur").get<double>(), e.at("name")});
   }
   std::map<std::string, std::pair<double, int>> self;  // us, calls
+  std::map<std::string, double> phases;                 // inclusive us of the step's phases
   for (auto& [tid, events] : threads) {
     std::sort(events.begin(), events.end(), [](const Event& a, const Event& b) {
       return a.start < b.start || (a.start == b.start && a.end > b.end);
@@ -102,6 +107,9 @@ void PrintOperatorProfile(const std::string& trace, double total_ms) {
       while (!open.empty() && open.back()->end <= e.start) open.pop_back();
       if (!open.empty()) self[open.back()->name].first -= e.end - e.start;  // the parent did not spend it
       self[e.name].first += e.end - e.start;
+      if (e.name == "flowdesign::BuildGraph" || e.name == "flowdesign::GraphNetwork" || e.name == "flowdesign::Projections") {
+        phases[e.name] += e.end - e.start;
+      }
       ++self[e.name].second;
       open.push_back(&e);
     }
@@ -120,6 +128,47 @@ void PrintOperatorProfile(const std::string& trace, double total_ms) {
   }
   std::printf("operators: %.1f ms of %.1f ms wall (the rest: our own code between operators and profiler overhead)\n",
               profiled / 1e3, total_ms);
+  std::printf("step phases (inclusive, forward passes only):");
+  for (const auto& [name, us] : phases) std::printf("  %s %.1f ms", name.c_str(), us / 1e3);
+  std::printf("\n");
+}
+
+// Milliseconds of the fused edge kernels against the LibTorch operators they replace, forward
+// and forward+backward, on a random graph of the given size.
+void CompareEdgeKernels(int64_t nodes, int64_t edges, int64_t width) {
+  const torch::Tensor senders = torch::randint(nodes, {edges}, torch::kInt64);
+  const torch::Tensor receivers = std::get<0>(torch::randint(nodes, {edges}, torch::kInt64).sort());
+  auto leaf = [](torch::Tensor t) { return t.requires_grad_(true); };
+  const torch::Tensor a = leaf(torch::randn({edges, width})), projected = leaf(torch::randn({nodes, 2 * width}));
+  const torch::Tensor y = leaf(torch::randn({edges, width})), e = leaf(torch::randn({edges, width}));
+  const torch::Tensor gamma = leaf(torch::ones({width})), beta = leaf(torch::zeros({width}));
+  const torch::Tensor weights = leaf(torch::rand({edges, 1}));
+  auto gather_fused = [&] { return GatherAddRelu(a, projected, senders, receivers); };
+  auto gather_reference = [&] {
+    return torch::relu(a + projected.narrow(1, 0, width).index_select(0, senders) +
+                       projected.narrow(1, width, width).index_select(0, receivers));
+  };
+  auto norm_fused = [&] {
+    auto [next, aggregated] = NormResidualAggregate(y, gamma, beta, 1e-5, e, weights, receivers, nodes);
+    return next.sum() + aggregated.sum();
+  };
+  auto norm_reference = [&] {
+    const torch::Tensor u = torch::layer_norm(y, {width}, gamma, beta, 1e-5);
+    return (e + u).sum() + torch::zeros({nodes, width}).index_add(0, receivers, u * weights).sum();
+  };
+  auto time = [](auto f) {
+    const double forward = Median(9, [&] {
+      torch::NoGradGuard no_grad;
+      f();
+    });
+    const double both = Median(9, [&] { f().sum().backward(); });
+    return std::pair<double, double>{1e3 * forward, 1e3 * both};
+  };
+  std::printf("edge kernels, %lld edges x %lld features, %lld nodes: ms forward / forward+backward\n",
+              static_cast<long long>(edges), static_cast<long long>(width), static_cast<long long>(nodes));
+  const auto gf = time(gather_fused), gr = time(gather_reference), nf = time(norm_fused), nr = time(norm_reference);
+  std::printf("  gather-add-relu            fused %6.3f / %6.3f   LibTorch ops %6.3f / %6.3f\n", gf.first, gf.second, gr.first, gr.second);
+  std::printf("  layernorm-residual-scatter fused %6.3f / %6.3f   LibTorch ops %6.3f / %6.3f\n", nf.first, nf.second, nr.first, nr.second);
 }
 
 long PeakRssMb() {
@@ -163,24 +212,35 @@ int main(int argc, char** argv) {
     simulator = LoadModel(source);
   }
   const ModelConfig& config = simulator->Config();
+  if (argc > 2 && std::string(argv[2]) == "--kernels") {
+    CompareEdgeKernels(1100, 11652, config.latent_size);
+    return 0;
+  }
   if (argc > 3 && std::string(argv[2]) == "--profile") {
     const int particles = std::stoi(argv[3]), steps = 10;
     const Scene scene = BenchmarkScene(particles, steps, config.particle_spacing_m, config.frame_dt_s);
     const RolloutSetup setup = MakeRolloutSetup(scene, config.history);
+    auto forward = [&] {
+      torch::NoGradGuard no_grad;
+      Rollout(*simulator, setup, SampleObstacleParticles(CapsuleTensor(scene.solids), scene.particle_spacing_m),
+              CapsuleTensor(scene.solids));
+    };
     auto gradient = [&] {
       torch::Tensor caps = CapsuleTensor(scene.solids).requires_grad_(true);
       Rollout(*simulator, setup, SampleObstacleParticles(caps, scene.particle_spacing_m), caps).select(0, steps).sum().backward();
     };
-    gradient();  // warm-up
-    std::ostringstream trace;
-    const auto t = Clock::now();
-    {
-      torch::autograd::profiler::RecordProfile profile(trace);
-      gradient();
+    for (const auto& [name, run] : {std::pair<const char*, std::function<void()>>{"forward", forward}, {"forward+backward", gradient}}) {
+      run();  // warm-up
+      std::ostringstream trace;
+      const auto t = Clock::now();
+      {
+        torch::autograd::profiler::RecordProfile profile(trace);
+        run();
+      }
+      const double wall_ms = 1e3 * Seconds(t);
+      std::printf("\n%d-step %s, %d particles, %d LibTorch thread(s)\n", steps, name, particles, torch::get_num_threads());
+      PrintOperatorProfile(trace.str(), wall_ms);
     }
-    const double wall_ms = 1e3 * Seconds(t);
-    std::printf("%d-step forward+backward, %d particles, %d LibTorch thread(s)\n", steps, particles, torch::get_num_threads());
-    PrintOperatorProfile(trace.str(), wall_ms);
     return 0;
   }
   std::printf("model: %s\n  latent %d, MLP %d x %d, %d blocks, history %d, radius %.2f spacings, %lld parameters\n",

@@ -1,5 +1,7 @@
 #include "simulator/learned/graph_network.h"
 
+#include "simulator/learned/edge_kernels.h"
+
 namespace flowdesign::simulator::learned {
 
 MlpImpl::MlpImpl(int input, int hidden, int hidden_layers, int output, bool layer_norm) {
@@ -14,6 +16,14 @@ MlpImpl::MlpImpl(int input, int hidden, int hidden_layers, int output, bool laye
 
 torch::Tensor MlpImpl::forward(torch::Tensor x) {
   return ForwardFromFirstPreactivation(layers_.front()->forward(x));
+}
+
+torch::Tensor MlpImpl::ForwardFromFirstActivationBeforeNorm(torch::Tensor x) {
+  for (size_t i = 1; i < layers_.size(); ++i) {
+    x = layers_[i]->forward(x);
+    if (i + 1 < layers_.size()) x = torch::relu(x);
+  }
+  return x;
 }
 
 torch::Tensor MlpImpl::ForwardFromFirstPreactivation(torch::Tensor z) {
@@ -36,6 +46,10 @@ std::pair<torch::Tensor, torch::Tensor> InteractionBlockImpl::forward(
     torch::Tensor h, torch::Tensor e, const torch::Tensor& senders, const torch::Tensor& receivers,
     const torch::Tensor& edge_weights) {
   const torch::Tensor projected = node_projection_->forward(h);  // [N, 2H]
+  if (fused_ && edge_mlp_->HiddenLayers() > 0 && FusedEdgeKernelsApply(e)) {
+    const auto [e_next, aggregated] = FusedEdgeUpdate(projected, e, senders, receivers, edge_weights, h.size(0));
+    return {h + node_mlp_->forward(torch::cat({h, aggregated}, 1)), e_next};
+  }
   const torch::Tensor from_senders = projected.narrow(1, 0, hidden_).index_select(0, senders);
   const torch::Tensor from_receivers = projected.narrow(1, hidden_, hidden_).index_select(0, receivers);
   const torch::Tensor z = edge_mlp_->First()->forward(e) + from_senders + from_receivers;
@@ -44,6 +58,15 @@ std::pair<torch::Tensor, torch::Tensor> InteractionBlockImpl::forward(
   const torch::Tensor aggregated = torch::zeros_like(h).index_add(0, receivers, messages);
   const torch::Tensor h_update = node_mlp_->forward(torch::cat({h, aggregated}, 1));
   return {h + h_update, e + e_update};
+}
+
+std::pair<torch::Tensor, torch::Tensor> InteractionBlockImpl::FusedEdgeUpdate(
+    const torch::Tensor& projected, const torch::Tensor& e, const torch::Tensor& senders,
+    const torch::Tensor& receivers, const torch::Tensor& edge_weights, int64_t nodes) {
+  const torch::Tensor activation = GatherAddRelu(edge_mlp_->First()->forward(e), projected, senders, receivers);
+  const torch::Tensor y = edge_mlp_->ForwardFromFirstActivationBeforeNorm(activation);
+  torch::nn::LayerNorm& norm = edge_mlp_->Norm();
+  return NormResidualAggregate(y, norm->weight, norm->bias, norm->options.eps(), e, edge_weights, receivers, nodes);
 }
 
 GraphNetworkImpl::GraphNetworkImpl(const ModelConfig& c) : config_(c) {
@@ -63,6 +86,10 @@ torch::Tensor GraphNetworkImpl::forward(const torch::Tensor& node_inputs, const 
   torch::Tensor e = edge_encoder_->forward(edge_inputs);
   for (InteractionBlock& block : blocks_) std::tie(h, e) = block->forward(h, e, senders, receivers, edge_weights);
   return decoder_->forward(h);
+}
+
+void GraphNetworkImpl::UseFusedKernels(bool use) {
+  for (InteractionBlock& block : blocks_) block->UseFusedKernels(use);
 }
 
 namespace {

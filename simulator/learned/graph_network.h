@@ -21,7 +21,11 @@ class MlpImpl : public torch::nn::Module {
   torch::Tensor forward(torch::Tensor x);
   // Forward from the first layer's pre-activation (used by the factorized edge MLP).
   torch::Tensor ForwardFromFirstPreactivation(torch::Tensor z);
+  // The layers after the first, from the first layer's activation, without the LayerNorm.
+  torch::Tensor ForwardFromFirstActivationBeforeNorm(torch::Tensor x);
   torch::nn::Linear& First() { return layers_.front(); }
+  int HiddenLayers() const { return static_cast<int>(layers_.size()) - 1; }
+  torch::nn::LayerNorm& Norm() { return norm_; }
 
  private:
   std::vector<torch::nn::Linear> layers_;
@@ -38,12 +42,19 @@ class InteractionBlockImpl : public torch::nn::Module {
                                                   const torch::Tensor& senders,
                                                   const torch::Tensor& receivers,
                                                   const torch::Tensor& edge_weights);
+  // Fused CPU kernels for the edge MLP and aggregation (edge_kernels.h; the default) or the
+  // reference composition of LibTorch operators.
+  void UseFusedKernels(bool use) { fused_ = use; }
 
  private:
+  std::pair<torch::Tensor, torch::Tensor> FusedEdgeUpdate(const torch::Tensor& projected, const torch::Tensor& e,
+                                                          const torch::Tensor& senders, const torch::Tensor& receivers,
+                                                          const torch::Tensor& edge_weights, int64_t nodes);
   Mlp edge_mlp_{nullptr};
   torch::nn::Linear node_projection_{nullptr};  // [W_s; W_r] applied once per node
   Mlp node_mlp_{nullptr};
   int hidden_ = 0;
+  bool fused_ = true;
 };
 TORCH_MODULE(InteractionBlock);
 
@@ -56,6 +67,7 @@ class GraphNetworkImpl : public torch::nn::Module {
                         const torch::Tensor& senders, const torch::Tensor& receivers,
                         const torch::Tensor& edge_weights = {});
   const ModelConfig& Config() const { return config_; }
+  void UseFusedKernels(bool use);
 
  private:
   ModelConfig config_;

@@ -1,6 +1,9 @@
 #include "simulator/learned/learned_simulator.h"
 
 #include <thread>
+#include <vector>
+
+#include <ATen/record_function.h>
 
 #include <dlfcn.h>
 #include <malloc.h>
@@ -152,12 +155,21 @@ torch::Tensor LearnedSimulator::Step(const torch::Tensor& fluid_window, const to
   const int64_t n = fluid_window.size(1);
   const torch::Tensor window = torch::cat(
       {fluid_window, obstacles.unsqueeze(0).expand({fluid_window.size(0), -1, -1})}, 1);
-  const StepGraph graph = BuildGraph(window, static_cast<int>(n), domain);
-  const torch::Tensor normalized = PredictNormalizedAcceleration(graph).narrow(0, 0, n);
+  StepGraph graph;
+  {
+    RECORD_FUNCTION("flowdesign::BuildGraph", std::vector<c10::IValue>());
+    graph = BuildGraph(window, static_cast<int>(n), domain);
+  }
+  torch::Tensor normalized;
+  {
+    RECORD_FUNCTION("flowdesign::GraphNetwork", std::vector<c10::IValue>());
+    normalized = PredictNormalizedAcceleration(graph).narrow(0, 0, n);
+  }
   const torch::Tensor acceleration = normalized * acceleration_std_ + acceleration_mean_;
   const torch::Tensor last = fluid_window.select(0, fluid_window.size(0) - 1);
   const torch::Tensor previous = fluid_window.select(0, fluid_window.size(0) - 2);
   torch::Tensor next = last + (last - previous) + acceleration;
+  RECORD_FUNCTION("flowdesign::Projections", std::vector<c10::IValue>());
   if (config_.density_projection_iterations > 0) {
     next = ProjectDensity(next, obstacles, {config_.particle_spacing_m, config_.density_kernel_spacings,
                                             config_.density_projection_iterations});
@@ -172,7 +184,7 @@ void ConfigureTorchThreads(int threads) {
   mallopt(M_TRIM_THRESHOLD, 512 << 20);
   using SetThreads = void (*)(int);
   if (auto set_blas_threads = reinterpret_cast<SetThreads>(dlsym(RTLD_DEFAULT, "openblas_set_num_threads"))) {
-    set_blas_threads(1);
+    set_blas_threads(threads > 0 ? threads : static_cast<int>(std::max(1u, std::thread::hardware_concurrency())));
   }
   const int count = threads > 0 ? threads : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
   torch::set_num_threads(count);

@@ -96,8 +96,10 @@ TEST_CASE("model files round-trip and reject corrupt, incompatible or newer file
 }
 
 // A tiny data set: 4 short trajectories per split.
-std::string TinyData() {
-  const std::string dir = std::string(FLOWDESIGN_TEST_OUTPUT_DIR) + "/tiny_data";
+// A tiny data set in a folder of the calling test's own (ctest runs tests in parallel
+// processes; a shared folder was deleted by one test while another read it).
+std::string TinyData(const std::string& test) {
+  const std::string dir = std::string(FLOWDESIGN_TEST_OUTPUT_DIR) + "/tiny_data_" + test;
   data::Recipe recipe;
   recipe.seed = 5;
   recipe.train = 4;
@@ -141,7 +143,7 @@ std::vector<double> TrainLosses(const std::string& log_path) {
 }
 
 TEST_CASE("training lowers the loss, and a resumed run continues exactly where it stopped", "[learned][training]") {
-  const std::string data = TinyData();
+  const std::string data = TinyData("train");
   const std::string straight = flowdesign::testing::OutputDir("train_straight");
   const std::string resumed = flowdesign::testing::OutputDir("train_resumed");
   auto quiet = [](const std::string&) {};
@@ -290,7 +292,7 @@ TEST_CASE("with an edge fade the network is continuous as a neighbour enters the
 }
 
 TEST_CASE("training can start from another model's weights", "[learned][training]") {
-  const std::string data = TinyData();
+  const std::string data = TinyData("init_from");
   const auto quiet = [](const std::string&) {};
   const std::string source_dir = flowdesign::testing::OutputDir("init_from_source");
   training::Train(data, TinyTrainConfig(5), source_dir, quiet);
@@ -315,7 +317,7 @@ TEST_CASE("training can start from another model's weights", "[learned][training
 }
 
 TEST_CASE("a resumed run may change the density projection, not the network", "[learned][training]") {
-  const std::string data = TinyData();
+  const std::string data = TinyData("resume_projection");
   const std::string dir = flowdesign::testing::OutputDir("resume_projection");
   const auto quiet = [](const std::string&) {};
   training::Train(data, TinyTrainConfig(5), dir, quiet);  // stopped before any validation

@@ -1,0 +1,325 @@
+#include "simulator/learned/edge_kernels.h"
+
+#include <algorithm>
+#include <cmath>
+#include <vector>
+
+#include <ATen/Parallel.h>
+#include <ATen/record_function.h>
+
+namespace flowdesign::simulator::learned {
+
+namespace {
+
+using torch::autograd::AutogradContext;
+using torch::autograd::variable_list;
+
+constexpr int64_t kRowGrain = 256;     // edges per parallel task
+constexpr int64_t kColumnBlock = 16;   // 64 bytes of float: one cache line
+
+// Scatters over edges with threads owning blocks of columns: no two threads write the same
+// element and every element sums its edges in edge order, so results do not depend on timing.
+template <typename F>
+void ForColumnBlocks(int64_t columns, F&& body) {
+  at::parallel_for(0, (columns + kColumnBlock - 1) / kColumnBlock, 1, [&](int64_t b0, int64_t b1) {
+    body(b0 * kColumnBlock, std::min(columns, b1 * kColumnBlock));
+  });
+}
+
+// target[index[e], offset + c] += source[e, c] for c < columns.
+template <typename T>
+void ScatterAddRows(const T* source, const int64_t* index, int64_t edges, int64_t columns, T* target,
+                    int64_t target_stride) {
+  ForColumnBlocks(columns, [&](int64_t c0, int64_t c1) {
+    for (int64_t e = 0; e < edges; ++e) {
+      const T* __restrict src = source + e * columns;
+      T* __restrict dst = target + index[e] * target_stride;
+      for (int64_t c = c0; c < c1; ++c) dst[c] += src[c];
+    }
+  });
+}
+
+// Sum of term(k) for k < n in 8 independent lanes: a single running sum would make each add wait
+// for the previous one (strict floating-point order forbids the compiler to split it), which
+// made the per-edge LayerNorm latency-bound. Fixed lane order keeps results reproducible.
+template <typename T, typename F>
+T LaneSum(int64_t n, F&& term) {
+  constexpr int kLanes = 8;
+  T lanes[kLanes] = {};
+  int64_t k = 0;
+  for (; k + kLanes <= n; k += kLanes) {
+    for (int j = 0; j < kLanes; ++j) lanes[j] += term(k + j);
+  }
+  T sum = 0;
+  for (; k < n; ++k) sum += term(k);
+  for (int j = 0; j < kLanes; ++j) sum += lanes[j];
+  return sum;
+}
+
+bool Ascending(const int64_t* index, int64_t n) {
+  for (int64_t i = 1; i < n; ++i) {
+    if (index[i] < index[i - 1]) return false;
+  }
+  return true;
+}
+
+// With receivers in ascending order (as RadiusGraph makes them), runs body(begin, end) in
+// parallel over ranges of edges that never split one receiver's edges: a thread may then add
+// into its receivers' rows directly, without races and in edge order.
+template <typename F>
+void ForReceiverRuns(const int64_t* receivers, int64_t edges, F&& body) {
+  at::parallel_for(0, edges, kRowGrain, [&](int64_t e0, int64_t e1) {
+    auto run_start = [&](int64_t i) {
+      while (i > 0 && i < edges && receivers[i] == receivers[i - 1]) ++i;
+      return i;
+    };
+    const int64_t begin = run_start(e0), end = run_start(e1);
+    if (begin < end) body(begin, end);
+  });
+}
+
+torch::Tensor Contiguous(const torch::Tensor& t) { return t.defined() ? t.contiguous() : t; }
+
+struct GatherAddReluFunction : public torch::autograd::Function<GatherAddReluFunction> {
+  static torch::Tensor forward(AutogradContext* ctx, const torch::Tensor& a_in, const torch::Tensor& projected_in,
+                               const torch::Tensor& senders_in, const torch::Tensor& receivers_in) {
+    RECORD_FUNCTION("flowdesign::GatherAddRelu", std::vector<c10::IValue>());
+    const torch::Tensor a = a_in.contiguous(), projected = projected_in.contiguous();
+    const torch::Tensor senders = senders_in.contiguous(), receivers = receivers_in.contiguous();
+    const int64_t edges = a.size(0), hidden = a.size(1);
+    TORCH_CHECK(projected.size(1) == 2 * hidden, "GatherAddRelu: projected must have 2 x ", hidden, " columns");
+    torch::Tensor out = torch::empty_like(a);
+    AT_DISPATCH_FLOATING_TYPES(a.scalar_type(), "GatherAddRelu", [&] {
+      const scalar_t* pa = a.data_ptr<scalar_t>();
+      const scalar_t* pp = projected.data_ptr<scalar_t>();
+      const int64_t* s = senders.data_ptr<int64_t>();
+      const int64_t* r = receivers.data_ptr<int64_t>();
+      scalar_t* po = out.data_ptr<scalar_t>();
+      at::parallel_for(0, edges, kRowGrain, [&](int64_t e0, int64_t e1) {
+        for (int64_t e = e0; e < e1; ++e) {
+          const scalar_t* __restrict ae = pa + e * hidden;
+          const scalar_t* __restrict from_sender = pp + s[e] * 2 * hidden;
+          const scalar_t* __restrict from_receiver = pp + r[e] * 2 * hidden + hidden;
+          scalar_t* __restrict o = po + e * hidden;
+          for (int64_t k = 0; k < hidden; ++k) {
+            const scalar_t v = ae[k] + from_sender[k] + from_receiver[k];
+            o[k] = v > scalar_t(0) ? v : scalar_t(0);
+          }
+        }
+      });
+    });
+    ctx->save_for_backward({out, senders, receivers});
+    ctx->saved_data["nodes"] = projected.size(0);
+    return out;
+  }
+
+  static variable_list backward(AutogradContext* ctx, variable_list grad_outputs) {
+    const variable_list saved = ctx->get_saved_variables();
+    RECORD_FUNCTION("flowdesign::GatherAddReluBackward", std::vector<c10::IValue>());
+    const torch::Tensor &out = saved[0], &senders = saved[1], &receivers = saved[2];
+    const int64_t nodes = ctx->saved_data["nodes"].toInt(), edges = out.size(0), hidden = out.size(1);
+    const torch::Tensor grad = grad_outputs[0].contiguous();
+    // d relu: the gradient passes where the output is positive (as LibTorch's relu).
+    torch::Tensor grad_a = torch::empty_like(out);
+    torch::Tensor grad_projected;
+    AT_DISPATCH_FLOATING_TYPES(out.scalar_type(), "GatherAddReluBackward", [&] {
+      const scalar_t* po = out.data_ptr<scalar_t>();
+      const scalar_t* pg = grad.data_ptr<scalar_t>();
+      scalar_t* pa = grad_a.data_ptr<scalar_t>();
+      const int64_t* s = senders.data_ptr<int64_t>();
+      const int64_t* r = receivers.data_ptr<int64_t>();
+      const bool want_projected = ctx->needs_input_grad(1);
+      scalar_t* pp = nullptr;
+      if (want_projected) {
+        grad_projected = torch::zeros({nodes, 2 * hidden}, out.options());
+        pp = grad_projected.data_ptr<scalar_t>();
+      }
+      // Load unconditionally: a conditional load compiles to a branch that random signs mispredict.
+      auto relu_backward = [&](int64_t i0, int64_t i1) {
+        for (int64_t i = i0; i < i1; ++i) {
+          const scalar_t g = pg[i];
+          pa[i] = po[i] > scalar_t(0) ? g : scalar_t(0);
+        }
+      };
+      if (want_projected && Ascending(r, edges)) {
+        ForReceiverRuns(r, edges, [&](int64_t e0, int64_t e1) {
+          relu_backward(e0 * hidden, e1 * hidden);
+          for (int64_t e = e0; e < e1; ++e) {
+            const scalar_t* __restrict src = pa + e * hidden;
+            scalar_t* __restrict dst = pp + r[e] * 2 * hidden + hidden;
+            for (int64_t k = 0; k < hidden; ++k) dst[k] += src[k];
+          }
+        });
+      } else {
+        at::parallel_for(0, edges, kRowGrain, [&](int64_t e0, int64_t e1) { relu_backward(e0 * hidden, e1 * hidden); });
+        if (want_projected) ScatterAddRows(pa, r, edges, hidden, pp + hidden, 2 * hidden);
+      }
+      if (want_projected) ScatterAddRows(pa, s, edges, hidden, pp, 2 * hidden);
+    });
+    return {grad_a, grad_projected, torch::Tensor(), torch::Tensor()};
+  }
+};
+
+struct NormResidualAggregateFunction : public torch::autograd::Function<NormResidualAggregateFunction> {
+  // save: whether a backward pass may follow (then the normalized rows are kept for it).
+  static variable_list forward(AutogradContext* ctx, const torch::Tensor& y_in, const torch::Tensor& gamma_in,
+                               const torch::Tensor& beta_in, double eps, const torch::Tensor& e_in,
+                               const torch::Tensor& weights_in, const torch::Tensor& receivers_in, int64_t nodes,
+                               bool save) {
+    RECORD_FUNCTION("flowdesign::NormResidualAggregate", std::vector<c10::IValue>());
+    const torch::Tensor y = y_in.contiguous(), gamma = gamma_in.contiguous(), beta = beta_in.contiguous();
+    const torch::Tensor e = e_in.contiguous(), weights = weights_in.contiguous(), receivers = receivers_in.contiguous();
+    const int64_t edges = y.size(0), width = y.size(1);
+    TORCH_CHECK(e.sizes() == y.sizes(), "NormResidualAggregate: e and y differ in shape");
+    TORCH_CHECK(weights.numel() == edges, "NormResidualAggregate: one weight per edge expected");
+    torch::Tensor normalized = save ? torch::empty_like(y) : torch::Tensor();  // (y - mean) / std
+    torch::Tensor inverse_std = torch::empty({edges}, y.options());
+    torch::Tensor e_next = torch::empty_like(y);
+    torch::Tensor aggregated = torch::zeros({nodes, width}, y.options());
+    AT_DISPATCH_FLOATING_TYPES(y.scalar_type(), "NormResidualAggregate", [&] {
+      const scalar_t* py = y.data_ptr<scalar_t>();
+      const scalar_t* pg = gamma.data_ptr<scalar_t>();
+      const scalar_t* pb = beta.data_ptr<scalar_t>();
+      const scalar_t* pe = e.data_ptr<scalar_t>();
+      const scalar_t* pw = weights.data_ptr<scalar_t>();
+      const int64_t* r = receivers.data_ptr<int64_t>();
+      scalar_t* pn = save ? normalized.data_ptr<scalar_t>() : nullptr;
+      scalar_t* ps = inverse_std.data_ptr<scalar_t>();
+      scalar_t* pnext = e_next.data_ptr<scalar_t>();
+      scalar_t* pagg = aggregated.data_ptr<scalar_t>();
+      // One edge: normalize, write e + u and keep the normalized row; add w u into `message`,
+      // the receiver's row of the aggregate or a row of its own (when rows are not owned).
+      auto edge = [&](int64_t i, scalar_t* __restrict message) {
+        const scalar_t* __restrict row = py + i * width;
+        const scalar_t mean = LaneSum<scalar_t>(width, [&](int64_t k) { return row[k]; }) / width;
+        const scalar_t variance =
+            LaneSum<scalar_t>(width, [&](int64_t k) { return (row[k] - mean) * (row[k] - mean); });
+        const scalar_t inv = scalar_t(1) / std::sqrt(variance / width + static_cast<scalar_t>(eps));
+        ps[i] = inv;
+        const scalar_t* __restrict old = pe + i * width;
+        scalar_t* __restrict next = pnext + i * width;
+        const scalar_t w = pw[i];
+        for (int64_t k = 0; k < width; ++k) {
+          const scalar_t u = (row[k] - mean) * inv * pg[k] + pb[k];
+          next[k] = old[k] + u;
+          message[k] += w * u;
+        }
+        if (pn) {
+          scalar_t* __restrict n = pn + i * width;
+          for (int64_t k = 0; k < width; ++k) n[k] = (row[k] - mean) * inv;
+        }
+      };
+      if (Ascending(r, edges)) {
+        ForReceiverRuns(r, edges, [&](int64_t e0, int64_t e1) {
+          for (int64_t i = e0; i < e1; ++i) edge(i, pagg + r[i] * width);
+        });
+        return;
+      }
+      torch::Tensor messages = torch::zeros_like(y);
+      scalar_t* pm = messages.data_ptr<scalar_t>();
+      at::parallel_for(0, edges, kRowGrain, [&](int64_t e0, int64_t e1) {
+        for (int64_t i = e0; i < e1; ++i) edge(i, pm + i * width);
+      });
+      ScatterAddRows(pm, r, edges, width, pagg, width);
+    });
+    if (save) ctx->save_for_backward({normalized, inverse_std, gamma, beta, weights, receivers});
+    return {e_next, aggregated};
+  }
+
+  static variable_list backward(AutogradContext* ctx, variable_list grad_outputs) {
+    const variable_list saved = ctx->get_saved_variables();
+    RECORD_FUNCTION("flowdesign::NormResidualAggregateBackward", std::vector<c10::IValue>());
+    const torch::Tensor &normalized = saved[0], &inverse_std = saved[1], &gamma = saved[2], &beta = saved[3];
+    const torch::Tensor &weights = saved[4], &receivers = saved[5];
+    // Either output may be unused downstream (the last block's edges): its gradient is then undefined.
+    const torch::Tensor grad_next = Contiguous(grad_outputs[0]), grad_aggregated = Contiguous(grad_outputs[1]);
+    const int64_t edges = normalized.size(0), width = normalized.size(1);
+    // needs_input_grad counts tensor inputs only: y 0, gamma 1, beta 2, e 3, weights 4.
+    const bool want_weights = ctx->needs_input_grad(4) && grad_aggregated.defined();
+    const bool want_affine = ctx->needs_input_grad(1) || ctx->needs_input_grad(2);
+    torch::Tensor grad_y = torch::empty_like(normalized);
+    // Per block of kRowGrain edges: partial sums of du * normalized (gamma) and du (beta), added
+    // in block order afterwards, so the sums do not depend on the number of threads.
+    const int64_t blocks = (edges + kRowGrain - 1) / kRowGrain;
+    torch::Tensor partial_affine = want_affine ? torch::zeros({blocks, 2, width}, normalized.options()) : torch::Tensor();
+    torch::Tensor grad_weights = want_weights ? torch::empty_like(weights) : torch::Tensor();
+    AT_DISPATCH_FLOATING_TYPES(normalized.scalar_type(), "NormResidualAggregateBackward", [&] {
+      const scalar_t* pn = normalized.data_ptr<scalar_t>();
+      const scalar_t* ps = inverse_std.data_ptr<scalar_t>();
+      const scalar_t* pg = gamma.data_ptr<scalar_t>();
+      const scalar_t* pb = beta.data_ptr<scalar_t>();
+      const scalar_t* pw = weights.data_ptr<scalar_t>();
+      const int64_t* r = receivers.data_ptr<int64_t>();
+      const scalar_t* gnext = grad_next.defined() ? grad_next.data_ptr<scalar_t>() : nullptr;
+      const scalar_t* gagg = grad_aggregated.defined() ? grad_aggregated.data_ptr<scalar_t>() : nullptr;
+      scalar_t* gy = grad_y.data_ptr<scalar_t>();
+      scalar_t* affine = want_affine ? partial_affine.data_ptr<scalar_t>() : nullptr;
+      scalar_t* gw = want_weights ? grad_weights.data_ptr<scalar_t>() : nullptr;
+      at::parallel_for(0, blocks, 1, [&](int64_t b0, int64_t b1) {
+        std::vector<scalar_t> gu(static_cast<size_t>(width));
+        for (int64_t i = b0 * kRowGrain; i < std::min(edges, b1 * kRowGrain); ++i) {
+          const scalar_t* __restrict n = pn + i * width;
+          const scalar_t* __restrict ga = gagg ? gagg + r[i] * width : nullptr;
+          const scalar_t* __restrict gn = gnext ? gnext + i * width : nullptr;
+          if (gn && ga) {
+            for (int64_t k = 0; k < width; ++k) gu[k] = gn[k] + pw[i] * ga[k];
+          } else if (gn) {
+            for (int64_t k = 0; k < width; ++k) gu[k] = gn[k];
+          } else if (ga) {
+            for (int64_t k = 0; k < width; ++k) gu[k] = pw[i] * ga[k];
+          } else {
+            std::fill(gu.begin(), gu.end(), scalar_t(0));
+          }
+          if (gw) gw[i] = LaneSum<scalar_t>(width, [&](int64_t k) { return ga[k] * (n[k] * pg[k] + pb[k]); });
+          if (affine) {
+            scalar_t* __restrict sum_gamma = affine + (i / kRowGrain) * 2 * width;
+            scalar_t* __restrict sum_beta = sum_gamma + width;
+            for (int64_t k = 0; k < width; ++k) {
+              sum_gamma[k] += gu[k] * n[k];
+              sum_beta[k] += gu[k];
+            }
+          }
+          // LayerNorm backward: dy = inv_std * (g - mean(g) - n * mean(g n)), g = du * gamma.
+          const scalar_t mean_g = LaneSum<scalar_t>(width, [&](int64_t k) { return gu[k] * pg[k]; }) / width;
+          const scalar_t mean_gn = LaneSum<scalar_t>(width, [&](int64_t k) { return gu[k] * pg[k] * n[k]; }) / width;
+          scalar_t* __restrict out = gy + i * width;
+          for (int64_t k = 0; k < width; ++k) out[k] = ps[i] * (gu[k] * pg[k] - mean_g - n[k] * mean_gn);
+        }
+      });
+    });
+    torch::Tensor grad_gamma, grad_beta;
+    if (want_affine) {
+      torch::Tensor sums = torch::zeros({2, width}, normalized.options());
+      for (int64_t b = 0; b < blocks; ++b) sums += partial_affine[b];
+      if (ctx->needs_input_grad(1)) grad_gamma = sums[0];
+      if (ctx->needs_input_grad(2)) grad_beta = sums[1];
+    }
+    return {grad_y,       grad_gamma,      grad_beta,       torch::Tensor(), grad_next,
+            grad_weights, torch::Tensor(), torch::Tensor(), torch::Tensor()};
+  }
+};
+
+}  // namespace
+
+bool FusedEdgeKernelsApply(const torch::Tensor& t) {
+  return t.device().is_cpu() && (t.scalar_type() == torch::kFloat32 || t.scalar_type() == torch::kFloat64);
+}
+
+torch::Tensor GatherAddRelu(const torch::Tensor& a, const torch::Tensor& projected, const torch::Tensor& senders,
+                            const torch::Tensor& receivers) {
+  return GatherAddReluFunction::apply(a, projected, senders, receivers);
+}
+
+std::pair<torch::Tensor, torch::Tensor> NormResidualAggregate(const torch::Tensor& y, const torch::Tensor& gamma,
+                                                              const torch::Tensor& beta, double eps,
+                                                              const torch::Tensor& e, const torch::Tensor& weights,
+                                                              const torch::Tensor& receivers, int64_t nodes) {
+  const torch::Tensor w = weights.defined() ? weights : torch::ones({y.size(0), 1}, y.options());
+  const bool save = torch::GradMode::is_enabled() &&
+                    (y.requires_grad() || gamma.requires_grad() || beta.requires_grad() || e.requires_grad() ||
+                     w.requires_grad());
+  const variable_list out = NormResidualAggregateFunction::apply(y, gamma, beta, eps, e, w, receivers, nodes, save);
+  return {out[0], out[1]};
+}
+
+}  // namespace flowdesign::simulator::learned
