@@ -1,7 +1,8 @@
-// Speed and memory of the learned simulator: ms per step forward and forward+backward at 250,
-// 1000 and 4000 particles, FLOPs per step and achieved GFLOP/s next to two reference rates
-// measured in the same run (a large square product and a product of the network's own layer
-// shape), and the peak memory of the gradient of a 300-step rollout with 1000 particles.
+// Speed and memory of the learned simulator: ms per step forward and forward+backward (serial on
+// all cores, and pipelined as a design search runs it) at 250, 1000 and 4000 particles, FLOPs per
+// step and achieved GFLOP/s next to two reference rates measured in the same run (a large square
+// product and a product of the network's own layer shape), and the peak memory of the gradient
+// of a 300-step rollout with 1000 particles.
 //
 //   ./build/benchmarks/learned_benchmark [MODEL.fdm | CONFIG.json]   (default: models/default/model.fdm)
 //   ./build/benchmarks/learned_benchmark MODEL --kernels
@@ -254,11 +255,25 @@ int main(int argc, char** argv) {
   std::printf("BLAS: %s; LibTorch threads: %d\n", BlasLibraryInUse().empty() ? "not OpenBLAS" : BlasLibraryInUse().c_str(),
               torch::get_num_threads());
 
+  // Memory of a long differentiable rollout: only positions per step are kept. Measured first,
+  // so that the process peak is not that of the timings below.
+  {
+    const long before = CurrentRssMb();
+    const Scene scene = BenchmarkScene(1000, 300, config.particle_spacing_m, config.frame_dt_s);
+    const RolloutSetup setup = MakeRolloutSetup(scene, config.history);
+    torch::Tensor caps = CapsuleTensor(scene.solids).requires_grad_(true);
+    const auto t = Clock::now();
+    const torch::Tensor positions = Rollout(*simulator, setup, SampleObstacleParticles(caps, scene.particle_spacing_m), caps);
+    positions.select(0, 300).sum().backward();
+    std::printf("300-step gradient, 1000 particles: %.1f s, peak resident memory %ld MB (%ld MB before), gradient norm %.3g\n",
+                Seconds(t), PeakRssMb(), before, caps.grad().norm().item<double>());
+  }
   const double square_rate = ProductRate(2048, 2048, 2048, 3);
   std::printf("reference: large square product 2048^3: %.1f GFLOP/s\n", square_rate);
 
   std::printf("\n%9s %7s %9s %12s %12s %10s %10s %12s %12s\n", "particles", "nodes", "edges", "fwd ms/step",
               "f+b ms/step", "f+b / fwd", "GFLOP/step", "fwd GFLOP/s", "layer GFLOP/s");
+  std::map<int, double> forward_seconds;
   const int steps = 10;
   for (int particles : {250, 1000, 4000}) {
     const Scene scene = BenchmarkScene(particles, steps, config.particle_spacing_m, config.frame_dt_s);
@@ -286,20 +301,27 @@ int main(int argc, char** argv) {
     std::printf("%9d %7lld %9lld %12.2f %12.2f %10.2f %10.3f %12.1f %12.1f\n", particles, static_cast<long long>(nodes),
                 static_cast<long long>(edges), 1e3 * forward, 1e3 * both, both / forward, flops / 1e9,
                 flops / forward / 1e9, layer_rate);
+    forward_seconds[particles] = forward;
   }
 
-  // Memory of a long differentiable rollout: only positions per step are kept.
-  {
-    const long before = CurrentRssMb();
-    const Scene scene = BenchmarkScene(1000, 300, config.particle_spacing_m, config.frame_dt_s);
+  // As a design search on two cores runs a gradient (design/search.cc): LibTorch on one thread,
+  // and a second thread recomputing steps while the first back-propagates. Last, because
+  // switching LibTorch's thread count slowed the measurements that came after it.
+  ConfigureTorchThreads(1);
+  std::printf("\n%9s %22s %18s\n", "particles", "pipelined f+b ms/step", "/ fwd (2 threads)");
+  for (int particles : {250, 1000, 4000}) {
+    const Scene scene = BenchmarkScene(particles, steps, config.particle_spacing_m, config.frame_dt_s);
     const RolloutSetup setup = MakeRolloutSetup(scene, config.history);
-    torch::Tensor caps = CapsuleTensor(scene.solids).requires_grad_(true);
-    const auto t = Clock::now();
-    const torch::Tensor positions = Rollout(*simulator, setup, SampleObstacleParticles(caps, scene.particle_spacing_m), caps);
-    positions.select(0, 300).sum().backward();
-    std::printf("\n300-step gradient, 1000 particles: %.1f s, peak resident memory %ld MB (%ld MB before), gradient norm %.3g\n",
-                Seconds(t), PeakRssMb(), before, caps.grad().norm().item<double>());
+    const torch::Tensor capsules = CapsuleTensor(scene.solids);
+    const double pipelined = Median(3, [&] {
+      torch::Tensor caps = capsules.clone().requires_grad_(true);
+      const torch::Tensor positions = Rollout(*simulator, setup, SampleObstacleParticles(caps, scene.particle_spacing_m),
+                                              caps, Backward::kPipelined);
+      positions.select(0, steps).sum().backward();
+    }) / steps;
+    std::printf("%9d %22.2f %18.2f\n", particles, 1e3 * pipelined, pipelined / forward_seconds[particles]);
   }
+
   std::printf("goals: forward >= 50%% of the large-product rate; forward+backward <= 3x forward; 300-step gradient < 2 GB\n");
   return 0;
 }
