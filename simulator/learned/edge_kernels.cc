@@ -26,7 +26,7 @@ void ForColumnBlocks(int64_t columns, F&& body) {
   });
 }
 
-// target[index[e], offset + c] += source[e, c] for c < columns.
+// Row index[e] of target (rows target_stride apart) += row e of source [edges, columns].
 template <typename T>
 void ScatterAddRows(const T* source, const int64_t* index, int64_t edges, int64_t columns, T* target,
                     int64_t target_stride) {
@@ -54,6 +54,15 @@ T LaneSum(int64_t n, F&& term) {
   for (; k < n; ++k) sum += term(k);
   for (int j = 0; j < kLanes; ++j) sum += lanes[j];
   return sum;
+}
+
+// The kernels index raw memory: an index out of range must be an error, not a stray write.
+void CheckIndices(const torch::Tensor& index, int64_t nodes, const char* what) {
+  TORCH_CHECK(index.scalar_type() == torch::kInt64 && index.dim() == 1, what, " must be a 1-d int64 tensor");
+  const int64_t* p = index.data_ptr<int64_t>();
+  for (int64_t i = 0; i < index.numel(); ++i) {
+    TORCH_CHECK(p[i] >= 0 && p[i] < nodes, what, "[", i, "] = ", p[i], " is not a node index (", nodes, " nodes)");
+  }
 }
 
 bool Ascending(const int64_t* index, int64_t n) {
@@ -88,6 +97,9 @@ struct GatherAddReluFunction : public torch::autograd::Function<GatherAddReluFun
     const torch::Tensor senders = senders_in.contiguous(), receivers = receivers_in.contiguous();
     const int64_t edges = a.size(0), hidden = a.size(1);
     TORCH_CHECK(projected.size(1) == 2 * hidden, "GatherAddRelu: projected must have 2 x ", hidden, " columns");
+    TORCH_CHECK(senders.numel() == edges && receivers.numel() == edges, "GatherAddRelu: one sender and receiver per edge");
+    CheckIndices(senders, projected.size(0), "GatherAddRelu: senders");
+    CheckIndices(receivers, projected.size(0), "GatherAddRelu: receivers");
     torch::Tensor out = torch::empty_like(a);
     AT_DISPATCH_FLOATING_TYPES(a.scalar_type(), "GatherAddRelu", [&] {
       const scalar_t* pa = a.data_ptr<scalar_t>();
@@ -172,6 +184,8 @@ struct NormResidualAggregateFunction : public torch::autograd::Function<NormResi
     const int64_t edges = y.size(0), width = y.size(1);
     TORCH_CHECK(e.sizes() == y.sizes(), "NormResidualAggregate: e and y differ in shape");
     TORCH_CHECK(weights.numel() == edges, "NormResidualAggregate: one weight per edge expected");
+    TORCH_CHECK(receivers.numel() == edges, "NormResidualAggregate: one receiver per edge expected");
+    CheckIndices(receivers, nodes, "NormResidualAggregate: receivers");
     torch::Tensor normalized = save ? torch::empty_like(y) : torch::Tensor();  // (y - mean) / std
     torch::Tensor inverse_std = torch::empty({edges}, y.options());
     torch::Tensor e_next = torch::empty_like(y);

@@ -56,6 +56,14 @@ TEST_CASE("fused gather-add-relu equals the LibTorch composition, values and gra
   const auto fused_grads = Gradients({fused}, {a, projected});
   const auto reference_grads = Gradients({reference}, {a, projected});
   for (size_t i = 0; i < fused_grads.size(); ++i) CHECK(MaxDifference(fused_grads[i], reference_grads[i]) < 1e-12);
+
+  // An index outside the nodes is an error, not a write into someone else's memory.
+  torch::Tensor bad = g.receivers.clone();
+  bad[3] = kNodes;
+  REQUIRE_THROWS_WITH(GatherAddRelu(a, projected, g.senders, bad), Catch::Contains("receivers[3] = 30 is not a node index"));
+  REQUIRE_THROWS_WITH(NormResidualAggregate(a, projected.narrow(1, 0, hidden).select(0, 0), projected.narrow(1, 0, hidden).select(0, 1),
+                                            1e-5, a, {}, bad, kNodes),
+                      Catch::Contains("is not a node index"));
 }
 
 TEST_CASE("fused LayerNorm-residual-aggregate equals the LibTorch composition, values and gradients", "[learned][kernels]") {
