@@ -107,6 +107,20 @@ TEST_CASE("fused LayerNorm-residual-aggregate equals the LibTorch composition, v
   }
 }
 
+TEST_CASE("the fused kernels accept a graph without edges", "[learned][kernels]") {
+  const torch::Tensor none = torch::zeros({0}, torch::kInt64);
+  const torch::Tensor a = torch::zeros({0, 8}, torch::kFloat64).requires_grad_(true);
+  const torch::Tensor projected = torch::randn({kNodes, 16}, torch::kFloat64).requires_grad_(true);
+  const torch::Tensor out = GatherAddRelu(a, projected, none, none);
+  CHECK(out.size(0) == 0);
+  const torch::Tensor gamma = torch::ones({8}, torch::kFloat64).requires_grad_(true);
+  const auto [next, aggregated] = NormResidualAggregate(a, gamma, torch::zeros({8}, torch::kFloat64), 1e-5, a, {}, none, kNodes);
+  CHECK(aggregated.abs().sum().item<double>() == 0.0);
+  const auto grads = torch::autograd::grad({(aggregated.sum() + next.sum() + out.sum())}, {projected, gamma}, {}, true, false, true);
+  CHECK(grads[0].abs().sum().item<double>() == 0.0);
+  CHECK(grads[1].abs().sum().item<double>() == 0.0);
+}
+
 TEST_CASE("a graph network gives the same outputs and gradients with and without the fused kernels", "[learned][kernels]") {
   torch::manual_seed(3);
   ModelConfig config = testing::TinyConfig();
