@@ -60,6 +60,18 @@ double ProductRate(int64_t rows, int64_t inner, int64_t cols, int reps) {
   return 2.0 * rows * inner * cols / seconds / 1e9;
 }
 
+// The gradient of the summed final positions of a `steps`-step rollout with respect to the
+// scene's capsules (what one design iteration computes).
+torch::Tensor RolloutGradient(LearnedSimulator& simulator, const Scene& scene, const RolloutSetup& setup, int steps,
+                              Backward backward = Backward::kSerial) {
+  torch::Tensor caps = CapsuleTensor(scene.solids).requires_grad_(true);
+  Rollout(simulator, setup, SampleObstacleParticles(caps, scene.particle_spacing_m), caps, backward)
+      .select(0, steps)
+      .sum()
+      .backward();
+  return caps.grad();
+}
+
 // A square block of water (side chosen for `particles`) above a cup-shaped chain.
 Scene BenchmarkScene(int particles, int frames, double spacing, double frame_dt) {
   Scene scene;
@@ -226,10 +238,7 @@ int main(int argc, char** argv) {
       Rollout(*simulator, setup, SampleObstacleParticles(CapsuleTensor(scene.solids), scene.particle_spacing_m),
               CapsuleTensor(scene.solids));
     };
-    auto gradient = [&] {
-      torch::Tensor caps = CapsuleTensor(scene.solids).requires_grad_(true);
-      Rollout(*simulator, setup, SampleObstacleParticles(caps, scene.particle_spacing_m), caps).select(0, steps).sum().backward();
-    };
+    auto gradient = [&] { RolloutGradient(*simulator, scene, setup, steps); };
     for (const auto& [name, run] : {std::pair<const char*, std::function<void()>>{"forward", forward}, {"forward+backward", gradient}}) {
       run();  // warm-up
       std::ostringstream trace;
@@ -261,12 +270,10 @@ int main(int argc, char** argv) {
     const long before = CurrentRssMb();
     const Scene scene = BenchmarkScene(1000, 300, config.particle_spacing_m, config.frame_dt_s);
     const RolloutSetup setup = MakeRolloutSetup(scene, config.history);
-    torch::Tensor caps = CapsuleTensor(scene.solids).requires_grad_(true);
     const auto t = Clock::now();
-    const torch::Tensor positions = Rollout(*simulator, setup, SampleObstacleParticles(caps, scene.particle_spacing_m), caps);
-    positions.select(0, 300).sum().backward();
+    const torch::Tensor gradient = RolloutGradient(*simulator, scene, setup, 300);
     std::printf("300-step gradient, 1000 particles: %.1f s, peak resident memory %ld MB (%ld MB before), gradient norm %.3g\n",
-                Seconds(t), PeakRssMb(), before, caps.grad().norm().item<double>());
+                Seconds(t), PeakRssMb(), before, gradient.norm().item<double>());
   }
   const double square_rate = ProductRate(2048, 2048, 2048, 3);
   std::printf("reference: large square product 2048^3: %.1f GFLOP/s\n", square_rate);
@@ -284,11 +291,7 @@ int main(int argc, char** argv) {
       torch::NoGradGuard no_grad;
       Rollout(*simulator, setup, obstacles, capsules);
     }) / steps;
-    const double both = Median(3, [&] {
-      torch::Tensor caps = capsules.clone().requires_grad_(true);
-      const torch::Tensor positions = Rollout(*simulator, setup, SampleObstacleParticles(caps, scene.particle_spacing_m), caps);
-      positions.select(0, steps).sum().backward();
-    }) / steps;
+    const double both = Median(3, [&] { RolloutGradient(*simulator, scene, setup, steps); }) / steps;
     // Graph size at the first step, for the FLOP count.
     const int64_t nodes = static_cast<int64_t>(scene.fluid_positions.size()) + obstacles.size(0);
     const torch::Tensor all = torch::cat({setup.initial_states.select(0, config.history), obstacles});
@@ -312,13 +315,8 @@ int main(int argc, char** argv) {
   for (int particles : {250, 1000, 4000}) {
     const Scene scene = BenchmarkScene(particles, steps, config.particle_spacing_m, config.frame_dt_s);
     const RolloutSetup setup = MakeRolloutSetup(scene, config.history);
-    const torch::Tensor capsules = CapsuleTensor(scene.solids);
-    const double pipelined = Median(3, [&] {
-      torch::Tensor caps = capsules.clone().requires_grad_(true);
-      const torch::Tensor positions = Rollout(*simulator, setup, SampleObstacleParticles(caps, scene.particle_spacing_m),
-                                              caps, Backward::kPipelined);
-      positions.select(0, steps).sum().backward();
-    }) / steps;
+    const double pipelined =
+        Median(3, [&] { RolloutGradient(*simulator, scene, setup, steps, Backward::kPipelined); }) / steps;
     std::printf("%9d %22.2f %18.2f\n", particles, 1e3 * pipelined, pipelined / forward_seconds[particles]);
   }
 

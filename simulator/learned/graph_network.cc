@@ -27,7 +27,8 @@ torch::Tensor MlpImpl::ForwardFromFirstActivationBeforeNorm(torch::Tensor x) {
 }
 
 torch::Tensor MlpImpl::ForwardFromFirstPreactivation(torch::Tensor z) {
-  for (size_t i = 1; i < layers_.size(); ++i) z = layers_[i]->forward(torch::relu(z));
+  // With no hidden layers the first layer is the output layer: no activation after it.
+  if (layers_.size() > 1) z = ForwardFromFirstActivationBeforeNorm(torch::relu(z));
   if (!norm_.is_empty()) z = norm_->forward(z);
   return z;
 }

@@ -95,9 +95,8 @@ TEST_CASE("model files round-trip and reject corrupt, incompatible or newer file
   }
 }
 
-// A tiny data set: 4 short trajectories per split.
-// A tiny data set in a folder of the calling test's own (ctest runs tests in parallel
-// processes; a shared folder was deleted by one test while another read it).
+// A tiny data set (4 short trajectories per split) in a folder of the calling test's own: ctest
+// runs tests in parallel processes, and a shared folder was deleted by one while another read it.
 std::string TinyData(const std::string& test) {
   const std::string dir = std::string(FLOWDESIGN_TEST_OUTPUT_DIR) + "/tiny_data_" + test;
   data::Recipe recipe;
