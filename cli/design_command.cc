@@ -24,6 +24,7 @@ struct DesignArgs {
   int iterations = 0;
   double learning_rate = 0.0;
   double max_step = -1.0;  // < 0: the task's
+  double max_step_adapt = 0.0;  // 0: the task's
   int population = 0;
   std::uint64_t seed = 0;
   bool seed_given = false;
@@ -63,6 +64,7 @@ int RunDesign(const DesignArgs& args) {
   if (args.iterations > 0) options.optimizer.iterations = args.iterations;
   if (args.learning_rate > 0) options.optimizer.learning_rate = args.learning_rate;
   if (args.max_step >= 0) options.optimizer.max_step_m = args.max_step;
+  if (args.max_step_adapt > 0) options.optimizer.max_step_adapt = args.max_step_adapt;
   if (args.population > 0) options.optimizer.population = args.population;
   options.starts = args.starts > 0 ? args.starts : task.optimizer.starts;
   options.threads = args.threads;
@@ -108,6 +110,9 @@ void AddDesignCommand(CLI::App& root, Action& action) {
   cmd->add_option("--learning-rate", args->learning_rate, "Adam step size (default: the task's)")->check(CLI::PositiveNumber);
   cmd->add_option("--max-step", args->max_step, "Adam: the most a tool point moves per step, metres; 0 = no limit (default: the task's)")
       ->check(CLI::NonNegativeNumber);
+  cmd->add_option("--max-step-adapt", args->max_step_adapt,
+                  "Adam: > 1 lets the step limit adapt within [max-step, max-step x F] (1 = fixed; default: the task's)")
+      ->check(CLI::Range(1.0, 1e6));
   cmd->add_option("--population", args->population, "CEM / random samples per iteration (default: the task's)")->check(CLI::Range(2, 100000));
   cmd->add_option("--seed", args->seed, "Seed (default: the task's); the same seed gives the same design")->each([args](const std::string&) { args->seed_given = true; });
   cmd->add_option("--model", args->model, "Learned simulator model (.fdm); default: models/default/model.fdm");

@@ -20,17 +20,41 @@ bool AllFinite(const std::vector<double>& values) {
 
 // Shortens `step` (in z) along its direction until the design moves at most `max_step_m` from
 // XFromZ(z). Displacement is close to linear in small steps, so a few rescalings suffice.
-void LimitDisplacement(const Problem& problem, const BoundedTransform& transform, const std::vector<double>& z,
+// Returns whether the step was shortened.
+bool LimitDisplacement(const Problem& problem, const BoundedTransform& transform, const std::vector<double>& z,
                        double max_step_m, std::vector<double>* step) {
   const std::vector<double> from = transform.XFromZ(z);
   std::vector<double> to_z(z.size());
+  bool shortened = false;
   for (int attempt = 0; attempt < 8; ++attempt) {
     for (size_t i = 0; i < z.size(); ++i) to_z[i] = z[i] + (*step)[i];
     const double moved = problem.Displacement(from, transform.XFromZ(to_z));
-    if (!(moved > max_step_m * (1.0 + 1e-6))) return;
+    if (!(moved > max_step_m * (1.0 + 1e-6))) return shortened;
     for (double& s : *step) s *= 0.999 * max_step_m / moved;
+    shortened = true;
   }
+  return shortened;
 }
+
+// The adaptive step limit (OptimizerOptions::max_step_adapt): a trust radius judged by how much
+// of the first-order predicted decrease each step delivered.
+struct TrustRadius {
+  double radius_m = 0.0;
+  double predicted_decrease = 0.0;  // -gradient . step of the step just taken; 0 = nothing to judge
+  double value_before = 0.0;        // the objective where that step started
+  bool limited = false;             // whether that step was shortened to the radius
+
+  void Judge(double value, double max_step_m, double adapt) {
+    if (!(predicted_decrease > 0.0)) return;
+    const double ratio = (value_before - value) / predicted_decrease;
+    if (ratio < 0.25) {
+      radius_m = std::max(0.5 * radius_m, max_step_m);
+    } else if (ratio > 0.75 && limited) {
+      radius_m = std::min(2.0 * radius_m, max_step_m * adapt);
+    }
+    predicted_decrease = 0.0;
+  }
+};
 
 }  // namespace
 
@@ -49,6 +73,9 @@ void AdamOptimizer::Run(OptimizerRun* run) const {
   double best_value = 0.0;
   int since_best = 0;
   double step_scale = 1.0;
+  TrustRadius trust;
+  trust.radius_m = options.max_step_m;
+  const bool adaptive = options.max_step_adapt > 1.0 && options.max_step_m > 0.0;
   if (!run->resume_algorithm_state().is_null()) {
     const nlohmann::json& state = run->resume_algorithm_state();
     try {
@@ -66,6 +93,12 @@ void AdamOptimizer::Run(OptimizerRun* run) const {
         }
         since_best = state.at("since_best").get<int>();
         step_scale = state.at("step_scale").get<double>();
+      }
+      if (state.contains("trust_radius")) {  // absent in states written before the adaptive limit
+        trust.radius_m = state.at("trust_radius").get<double>();
+        trust.predicted_decrease = state.at("trust_predicted_decrease").get<double>();
+        trust.value_before = state.at("trust_value_before").get<double>();
+        trust.limited = state.at("trust_limited").get<bool>();
       }
     } catch (const nlohmann::json::exception& e) {
       throw std::invalid_argument(std::string("resume state: algorithm: ") + e.what());
@@ -85,6 +118,8 @@ void AdamOptimizer::Run(OptimizerRun* run) const {
     if (finite) {
       run->Offer(x, value);
       transform.GradientZFromX(z.data(), gradient_x.data(), gradient_z.data());
+      if (adaptive) trust.Judge(value, options.max_step_m, options.max_step_adapt);
+      double value_here = value;  // the objective where this step starts
       if (best_z.empty() || value < best_value) {
         best_z = z;
         best_gradient_z = gradient_z;
@@ -98,6 +133,7 @@ void AdamOptimizer::Run(OptimizerRun* run) const {
         steps = 0;
         step_scale *= 0.5;
         since_best = 0;
+        value_here = best_value;
       }
       ++steps;
       const double correction1 = 1.0 - std::pow(options.adam_beta1, steps);
@@ -112,10 +148,20 @@ void AdamOptimizer::Run(OptimizerRun* run) const {
         const double v_hat = v[i] / correction2;
         last_step[i] = -step_size * m_hat / (std::sqrt(v_hat) + options.adam_epsilon);
       }
-      if (options.max_step_m > 0.0) LimitDisplacement(run->problem(), transform, z, options.max_step_m, &last_step);
+      if (options.max_step_m > 0.0) {
+        // A restart halves the limit too: with the limit binding, halving only the learning
+        // rate would repeat the same step.
+        trust.limited = LimitDisplacement(run->problem(), transform, z, trust.radius_m * step_scale, &last_step);
+      }
+      if (adaptive) {
+        trust.value_before = value_here;
+        trust.predicted_decrease = 0.0;
+        for (size_t i = 0; i < n; ++i) trust.predicted_decrease -= gradient_z[i] * last_step[i];
+      }
       for (size_t i = 0; i < n; ++i) z[i] += last_step[i];
       has_last_step = true;
     } else if (has_last_step) {
+      trust.predicted_decrease = 0.0;  // the halved step is not judged
       for (size_t i = 0; i < n; ++i) {
         last_step[i] *= 0.5;
         z[i] -= last_step[i];
@@ -133,7 +179,11 @@ void AdamOptimizer::Run(OptimizerRun* run) const {
                             {"best_gradient_z", DoublesToJson(best_gradient_z)},
                             {"best_value", best_value},
                             {"since_best", since_best},
-                            {"step_scale", step_scale}};
+                            {"step_scale", step_scale},
+                            {"trust_radius", trust.radius_m},
+                            {"trust_predicted_decrease", trust.predicted_decrease},
+                            {"trust_value_before", trust.value_before},
+                            {"trust_limited", trust.limited}};
     const bool go_on = run->EndIteration(value, x, std::move(state));
     if (failed) {
       run->SetTermination(OptimizerTermination::kFailure,

@@ -103,6 +103,12 @@ std::string Validate(const OptimizerOptions& o) {
   if (!(o.max_step_m >= 0.0) || !std::isfinite(o.max_step_m)) {
     return FieldError("max_step", "must be finite and >= 0", number(o.max_step_m));
   }
+  if (!(o.max_step_adapt >= 1.0) || !std::isfinite(o.max_step_adapt)) {
+    return FieldError("max_step_adapt", "must be finite and >= 1", number(o.max_step_adapt));
+  }
+  if (o.max_step_adapt > 1.0 && !(o.max_step_m > 0.0)) {
+    return FieldError("max_step_adapt", "needs max_step > 0", number(o.max_step_adapt));
+  }
   if (!(o.adam_beta1 >= 0.0 && o.adam_beta1 < 1.0)) {
     return FieldError("adam_beta1", "must be in [0, 1)", number(o.adam_beta1));
   }
@@ -147,6 +153,7 @@ OptimizerOptions OptionsFromSettings(const tasks::OptimizerSettings& settings,
   options.learning_rate_decay = settings.learning_rate_decay;
   options.restart_patience = settings.restart_patience;
   options.max_step_m = settings.max_step_m;
+  options.max_step_adapt = settings.max_step_adapt;
   options.population = settings.population;
   options.elite_fraction = settings.elite_fraction;
   options.seed = seed;
@@ -160,6 +167,7 @@ nlohmann::json OptionsToJson(const OptimizerOptions& o) {
           {"learning_rate_decay", o.learning_rate_decay},
           {"restart_patience", o.restart_patience},
           {"max_step", o.max_step_m},
+          {"max_step_adapt", o.max_step_adapt},
           {"adam_beta1", o.adam_beta1},
           {"adam_beta2", o.adam_beta2},
           {"adam_epsilon", o.adam_epsilon},
@@ -209,6 +217,8 @@ OptimizerOptions OptionsFromJson(const nlohmann::json& json) {
       o.restart_patience = get_integer(key, value);
     } else if (key == "max_step") {
       o.max_step_m = get_number(key, value);
+    } else if (key == "max_step_adapt") {
+      o.max_step_adapt = get_number(key, value);
     } else if (key == "adam_beta1") {
       o.adam_beta1 = get_number(key, value);
     } else if (key == "adam_beta2") {

@@ -50,6 +50,14 @@ struct OptimizerOptions {
   // the same angle, so without a limit a long chain's tip sweeps far more than one particle
   // spacing per step, past where the gradient says anything. >= 0; 0 = off.
   double max_step_m = 0.0;
+  // With a value F > 1 the limit adapts like a trust region, within [max_step, max_step * F]:
+  // it doubles after a step that went as far as allowed and delivered at least 3/4 of the
+  // decrease its gradient predicted, and halves after one that delivered less than 1/4 (or made
+  // the objective worse). From a flat start the objective is nearly linear over centimetres and
+  // a fixed limit only slows the search; near a cup it changes within a fraction of a degree.
+  // A restart (restart_patience) halves the limit as well as the learning rate. >= 1; 1 = a
+  // fixed limit. Needs max_step > 0.
+  double max_step_adapt = 1.0;
   double adam_beta1 = 0.9;      // first-moment decay, in [0, 1)
   double adam_beta2 = 0.999;    // second-moment decay, in [0, 1)
   double adam_epsilon = 1e-8;   // added to sqrt(second moment), > 0

@@ -346,7 +346,7 @@ ObjectiveTerm ReadTerm(const JsonNode& node, const Task& task) {
 
 OptimizerSettings ReadOptimizer(const JsonNode& node) {
   node.AllowOnly({"name", "iterations", "learning_rate", "learning_rate_decay", "restart_patience",
-                  "max_step", "population", "elite_fraction", "starts"});
+                  "max_step", "max_step_adapt", "population", "elite_fraction", "starts"});
   OptimizerSettings settings;
   if (auto name = node.Optional("name")) {
     settings.kind = ReadKind(name.value(),
@@ -361,6 +361,12 @@ OptimizerSettings ReadOptimizer(const JsonNode& node) {
   }
   if (auto n = node.Optional("restart_patience")) settings.restart_patience = n->Integer(AtLeast(0));
   if (auto n = node.Optional("max_step")) settings.max_step_m = n->Number(AtLeast(0));
+  if (auto n = node.Optional("max_step_adapt")) {
+    settings.max_step_adapt = n->Number(AtLeast(1));
+    if (settings.max_step_adapt > 1.0 && !(settings.max_step_m > 0.0)) {
+      n->Fail("needs max_step > 0 (an adaptive limit starts from max_step)");
+    }
+  }
   if (auto n = node.Optional("population")) settings.population = n->Integer(AtLeast(2));
   if (auto n = node.Optional("elite_fraction")) {
     settings.elite_fraction = n->Number(Above(0).AtMost(1));
@@ -460,6 +466,7 @@ ordered_json OrderedTaskJson(const Task& task) {
                     {"learning_rate", o.learning_rate},
                     {"learning_rate_decay", o.learning_rate_decay},
                     {"restart_patience", o.restart_patience}, {"max_step", o.max_step_m},
+                    {"max_step_adapt", o.max_step_adapt},
                     {"population", o.population},
                     {"elite_fraction", o.elite_fraction}, {"starts", o.starts}};
   return j;

@@ -59,6 +59,28 @@ class QuadraticProblem : public Problem {
   std::vector<double> lower_, upper_, center_, weights_;
 };
 
+// A quadratic whose design moves by the largest change of a coordinate (for max_step).
+class MovingQuadraticProblem : public QuadraticProblem {
+ public:
+  using QuadraticProblem::QuadraticProblem;
+  double Displacement(const std::vector<double>& from, const std::vector<double>& to) const override {
+    double moved = 0.0;
+    for (size_t i = 0; i < from.size(); ++i) moved = std::max(moved, std::abs(to[i] - from[i]));
+    return moved;
+  }
+};
+
+// A gradient that always points uphill (as a rollout gradient can once the flow turns chaotic):
+// value x^2 from x = 0, reported gradient -1. Every step makes things worse.
+class UphillGradientProblem : public MovingQuadraticProblem {
+ public:
+  UphillGradientProblem() : MovingQuadraticProblem({-1.0}, {1.0}, {0.0}) {}
+  double ValueAndGradient(const std::vector<double>& x, std::vector<double>* gradient) const override {
+    *gradient = {-1.0};
+    return Value(x);
+  }
+};
+
 // (1 - a)^2 + 100 (b - a^2)^2 on [-2, 2] x [-1, 3]; minimum 0 at (1, 1).
 class RosenbrockProblem : public Problem {
  public:
@@ -337,6 +359,13 @@ TEST_CASE("Invalid options are reported with field, rule and value", "[optimizer
   options.restart_patience = 0;
   options.max_step_m = -0.5;
   check(options, "optimizer.max_step: must be finite and >= 0 (got -0.5)");
+  options.max_step_m = 0.0;
+  options.max_step_adapt = 2.0;
+  check(options, "optimizer.max_step_adapt: needs max_step > 0 (got 2)");
+  options.max_step_m = 0.01;
+  options.max_step_adapt = 0.5;
+  check(options, "optimizer.max_step_adapt: must be finite and >= 1 (got 0.5)");
+  options.max_step_adapt = 1.0;
 
   options = Options(OptimizerKind::kCem, 10);
   options.min_std = 0.5;
@@ -691,16 +720,6 @@ TEST_CASE("Adam's learning-rate decay bounds how far it travels", "[optimizer]")
 }
 
 TEST_CASE("Adam with restart_patience returns to its best design with half the step", "[optimizer]") {
-  // A gradient that always points uphill (as a rollout gradient can once the flow turns
-  // chaotic): value x^2 from x = 0, reported gradient -1. Every step makes things worse.
-  class UphillGradientProblem : public QuadraticProblem {
-   public:
-    UphillGradientProblem() : QuadraticProblem({-1.0}, {1.0}, {0.0}) {}
-    double ValueAndGradient(const std::vector<double>& x, std::vector<double>* gradient) const override {
-      *gradient = {-1.0};
-      return Value(x);
-    }
-  };
   const UphillGradientProblem problem;
   OptimizerOptions options = Options(OptimizerKind::kAdam, 12);
   options.learning_rate = 0.1;
@@ -744,6 +763,84 @@ TEST_CASE("Adam with max_step never moves the design farther than that in one st
   options.max_step_m = 0.0;
   const OptimizerSummary free = Optimize(problem, {0.0, 0.0}, options);
   CHECK(problem.Displacement(free.records[0].x, free.records[1].x) > 0.3);
+}
+
+TEST_CASE("Adam's restart halves max_step too, so it does not repeat the step that failed", "[optimizer]") {
+  OptimizerOptions options = Options(OptimizerKind::kAdam, 6);
+  options.learning_rate = 0.5;  // the limit binds
+  options.max_step_m = 0.04;
+  options.restart_patience = 2;
+  const OptimizerSummary summary = Optimize(UphillGradientProblem(), {0.0}, options);
+  REQUIRE(summary.records.size() == 6);
+  CHECK(summary.records[1].x[0] == Approx(0.04).epsilon(1e-3));
+  CHECK(summary.records[2].x[0] == Approx(0.08).epsilon(1e-3));
+  // Two iterations without a new best: back to x = 0 with half the step.
+  CHECK(summary.records[3].x[0] == Approx(0.02).epsilon(1e-3));
+}
+
+TEST_CASE("Adam with max_step_adapt widens the limit while steps pay off and narrows it when they do not",
+          "[optimizer]") {
+  // Far from the minimum the quadratic is nearly linear: every limited step delivers what its
+  // gradient predicted, so the limit doubles up to max_step * adapt.
+  const MovingQuadraticProblem far({-1.0}, {1.0}, {0.9});
+  OptimizerOptions options = Options(OptimizerKind::kAdam, 12);
+  options.learning_rate = 0.5;
+  options.max_step_m = 0.01;
+  options.max_step_adapt = 8.0;
+  const auto step_lengths = [](const OptimizerSummary& summary) {
+    std::vector<double> lengths;
+    for (size_t k = 1; k < summary.records.size(); ++k) {
+      lengths.push_back(std::abs(summary.records[k].x[0] - summary.records[k - 1].x[0]));
+    }
+    return lengths;
+  };
+  const OptimizerSummary adaptive = Optimize(far, {0.0}, options);
+  const std::vector<double> grown = step_lengths(adaptive);
+  CHECK(grown[0] == Approx(0.01).epsilon(0.01));
+  CHECK(grown[1] == Approx(0.02).epsilon(0.01));
+  CHECK(grown[2] == Approx(0.04).epsilon(0.01));
+  CHECK(*std::max_element(grown.begin(), grown.end()) <= 0.08 * (1.0 + 1e-6));
+  options.max_step_adapt = 1.0;
+  const OptimizerSummary fixed = Optimize(far, {0.0}, options);
+  for (double length : step_lengths(fixed)) CHECK(length <= 0.01 * (1.0 + 1e-6));
+  CHECK(adaptive.best_value < 0.5 * fixed.best_value);
+
+  // |x - 0.1| with a gradient that says "go right" everywhere: right while x < 0.1 (the limit
+  // grows), wrong beyond (it halves back to max_step, never below).
+  class KinkProblem : public UphillGradientProblem {
+   public:
+    double Value(const std::vector<double>& x) const override { return std::abs(x[0] - 0.1); }
+  };
+  options.max_step_adapt = 8.0;
+  const std::vector<double> kinked = step_lengths(Optimize(KinkProblem(), {0.0}, options));
+  const std::vector<double> expected = {0.01, 0.02, 0.04, 0.08, 0.04, 0.02, 0.01, 0.01};
+  for (size_t k = 0; k < expected.size(); ++k) {
+    INFO("step " << k);
+    CHECK(kinked[k] == Approx(expected[k]).epsilon(0.02));
+  }
+}
+
+TEST_CASE("Adam with max_step_adapt resumes exactly where it stopped", "[optimizer]") {
+  const MovingQuadraticProblem problem({-2.0, -1.0}, {2.0, 3.0}, {1.0, 1.0}, {1.0, 30.0});
+  OptimizerOptions options = Options(OptimizerKind::kAdam, 30);
+  options.learning_rate = 0.3;
+  options.max_step_m = 0.05;
+  options.max_step_adapt = 4.0;
+  options.restart_patience = 3;
+  const OptimizerSummary whole = Optimize(problem, {-1.2, 1.0}, options);
+  OptimizerCallbacks stop_at_12;
+  stop_at_12.on_iteration = [](const IterationRecord& record, const json&) { return record.iteration < 11; };
+  const OptimizerSummary first = Optimize(problem, {-1.2, 1.0}, options, stop_at_12);
+  REQUIRE(first.iterations == 12);
+  const json state = json::parse(first.final_state.dump());
+  const OptimizerSummary rest = Optimize(problem, {-1.2, 1.0}, options, {}, &state);
+  REQUIRE(SameBits(rest.best_x, whole.best_x));
+  REQUIRE(rest.final_state["algorithm"] == whole.final_state["algorithm"]);
+  double longest = 0.0;  // it did adapt: some step went beyond max_step
+  for (size_t k = 1; k < whole.records.size(); ++k) {
+    longest = std::max(longest, problem.Displacement(whole.records[k - 1].x, whole.records[k].x));
+  }
+  CHECK(longest > 0.06);
 }
 
 TEST_CASE("Adam with restart_patience resumes exactly where it stopped", "[optimizer]") {

@@ -49,7 +49,7 @@ const json& BaseTask() {
     "horizon": {"frames": 150, "frame_dt": 0.0025},
     "seed": 7,
     "optimizer": {"name": "cem", "iterations": 30, "learning_rate": 0.1, "learning_rate_decay": 0.98,
-                  "restart_patience": 5, "max_step": 0.015, "population": 12, "elite_fraction": 0.5, "starts": 2}
+                  "restart_patience": 5, "max_step": 0.015, "max_step_adapt": 4, "population": 12, "elite_fraction": 0.5, "starts": 2}
   })");
   return base;
 }
@@ -173,6 +173,7 @@ void CheckSameTask(const Task& a, const Task& b) {
   CHECK(a.optimizer.learning_rate_decay == b.optimizer.learning_rate_decay);
   CHECK(a.optimizer.restart_patience == b.optimizer.restart_patience);
   CHECK(a.optimizer.max_step_m == b.optimizer.max_step_m);
+  CHECK(a.optimizer.max_step_adapt == b.optimizer.max_step_adapt);
   CHECK(a.optimizer.population == b.optimizer.population);
   CHECK(a.optimizer.elite_fraction == b.optimizer.elite_fraction);
   CHECK(a.optimizer.starts == b.optimizer.starts);
@@ -212,6 +213,8 @@ TEST_CASE("the base task parses into the data model", "[task_io]") {
   CHECK(task.emitters[0].start_s == 0.05);
   CHECK(task.horizon.frame_dt_s == 0.0025);
   CHECK(task.optimizer.kind == OptimizerKind::kCem);
+  CHECK(task.optimizer.max_step_m == 0.015);
+  CHECK(task.optimizer.max_step_adapt == 4.0);
   CHECK(task.seed == 7);
 }
 
@@ -228,6 +231,7 @@ TEST_CASE("optional fields take their documented defaults", "[task_io]") {
   CHECK(task.seed == 0);
   CHECK(task.optimizer.kind == OptimizerKind::kAdam);
   CHECK(task.optimizer.iterations == 100);
+  CHECK(task.optimizer.max_step_adapt == 1.0);
   CHECK(task.blocks[0].velocity.x == 0.0);
   CHECK(task.emitters[0].start_s == 0.0);
   CHECK(task.tools[0].chain.initial_angle_deg == std::vector<double>{0, 0, 0});
@@ -414,6 +418,10 @@ TEST_CASE("malformed tasks: regions, objective, horizon and optimizer", "[task_i
        "bad.json: optimizer.restart_patience: must be >= 0 (got -1)"},
       {{Replace("/optimizer/max_step", -0.01)},
        "bad.json: optimizer.max_step: must be >= 0 (got -0.01)"},
+      {{Replace("/optimizer/max_step_adapt", 0.5)},
+       "bad.json: optimizer.max_step_adapt: must be >= 1 (got 0.5)"},
+      {{Replace("/optimizer/max_step", 0)},
+       "bad.json: optimizer.max_step_adapt: needs max_step > 0 (an adaptive limit starts from max_step)"},
       {{Replace("/optimizer/restart_patience", 2.5)},
        "bad.json: optimizer.restart_patience: must be an integer"},
       {{Add("/optimizer/momentum", 0.9)}, "bad.json: optimizer: unknown field 'momentum'"},
