@@ -820,6 +820,23 @@ TEST_CASE("Adam with max_step_adapt widens the limit while steps pay off and nar
   }
 }
 
+// Runs Adam whole, and stopped after 12 iterations then resumed from its state (through text,
+// like a file); requires the same result. Returns the whole run.
+OptimizerSummary RequireAdamResumesExactly(const Problem& problem, const std::vector<double>& x0,
+                                           const OptimizerOptions& options) {
+  const OptimizerSummary whole = Optimize(problem, x0, options);
+  OptimizerCallbacks stop_at_12;
+  stop_at_12.on_iteration = [](const IterationRecord& record, const json&) { return record.iteration < 11; };
+  const OptimizerSummary first = Optimize(problem, x0, options, stop_at_12);
+  REQUIRE(first.iterations == 12);
+  const json state = json::parse(first.final_state.dump());
+  const OptimizerSummary rest = Optimize(problem, x0, options, {}, &state);
+  REQUIRE(SameBits(rest.best_value, whole.best_value));
+  REQUIRE(SameBits(rest.best_x, whole.best_x));
+  REQUIRE(rest.final_state["algorithm"] == whole.final_state["algorithm"]);
+  return whole;
+}
+
 TEST_CASE("Adam with max_step_adapt resumes exactly where it stopped", "[optimizer]") {
   const MovingQuadraticProblem problem({-2.0, -1.0}, {2.0, 3.0}, {1.0, 1.0}, {1.0, 30.0});
   OptimizerOptions options = Options(OptimizerKind::kAdam, 30);
@@ -827,15 +844,7 @@ TEST_CASE("Adam with max_step_adapt resumes exactly where it stopped", "[optimiz
   options.max_step_m = 0.05;
   options.max_step_adapt = 4.0;
   options.restart_patience = 3;
-  const OptimizerSummary whole = Optimize(problem, {-1.2, 1.0}, options);
-  OptimizerCallbacks stop_at_12;
-  stop_at_12.on_iteration = [](const IterationRecord& record, const json&) { return record.iteration < 11; };
-  const OptimizerSummary first = Optimize(problem, {-1.2, 1.0}, options, stop_at_12);
-  REQUIRE(first.iterations == 12);
-  const json state = json::parse(first.final_state.dump());
-  const OptimizerSummary rest = Optimize(problem, {-1.2, 1.0}, options, {}, &state);
-  REQUIRE(SameBits(rest.best_x, whole.best_x));
-  REQUIRE(rest.final_state["algorithm"] == whole.final_state["algorithm"]);
+  const OptimizerSummary whole = RequireAdamResumesExactly(problem, {-1.2, 1.0}, options);
   double longest = 0.0;  // it did adapt: some step went beyond max_step
   for (size_t k = 1; k < whole.records.size(); ++k) {
     longest = std::max(longest, problem.Displacement(whole.records[k - 1].x, whole.records[k].x));
@@ -848,17 +857,7 @@ TEST_CASE("Adam with restart_patience resumes exactly where it stopped", "[optim
   OptimizerOptions options = Options(OptimizerKind::kAdam, 30);
   options.learning_rate = 0.3;  // large enough to overshoot and restart
   options.restart_patience = 2;
-  const OptimizerSummary whole = Optimize(problem, {-1.2, 1.0}, options);
-  OptimizerCallbacks stop_at_12;
-  stop_at_12.on_iteration = [](const IterationRecord& record, const json&) { return record.iteration < 11; };
-  const OptimizerSummary first = Optimize(problem, {-1.2, 1.0}, options, stop_at_12);
-  REQUIRE(first.iterations == 12);
-  REQUIRE(first.final_state["algorithm"].contains("step_scale"));
-  const json state = json::parse(first.final_state.dump());  // through text, like a file
-  const OptimizerSummary rest = Optimize(problem, {-1.2, 1.0}, options, {}, &state);
-  REQUIRE(SameBits(rest.best_value, whole.best_value));
-  REQUIRE(SameBits(rest.best_x, whole.best_x));
-  REQUIRE(rest.final_state["algorithm"] == whole.final_state["algorithm"]);
+  const OptimizerSummary whole = RequireAdamResumesExactly(problem, {-1.2, 1.0}, options);
   CHECK(whole.final_state["algorithm"]["step_scale"].get<double>() < 1.0);  // it did restart
 }
 
