@@ -8,11 +8,14 @@
 //                                     [--out docs/RESULTS.md] [--plot docs/scaling.svg]
 //                                     [--runs docs/results_runs.csv] [--threads 1] [--jobs 1] [--quick]
 //                                     [--tasks contain_16,contain_32]   (only these tasks' runs and rows)
+//                                     [--task-budget maze=120 ...]   (another budget for one task's runs)
 //
 // --jobs K runs K optimizations at once (each with --threads LibTorch threads), so one machine's
 // cores all work while every run keeps the same per-run budget and resources.
 // Every finished run is added to the --runs CSV at once; a restarted program reuses the rows of
 // the same model, budget, task, optimizer and seed, so an interrupted table resumes.
+// --task-budget gives one task's runs another budget (every optimizer of that task still gets the
+// same): a maze rollout is 200 frames of ~600 particles, so 60 s buys CEM one generation.
 #include <algorithm>
 #include <atomic>
 #include <chrono>
@@ -89,8 +92,8 @@ Run RunOne(const tasks::Task& task, simulator::learned::LearnedSimulator& simula
 // Finished runs on disk, keyed by model checksum, budget, task, optimizer and seed.
 class RunLog {
  public:
-  RunLog(std::string path, std::string model_checksum, double budget)
-      : path_(std::move(path)), checksum_(std::move(model_checksum)), budget_(budget) {
+  RunLog(std::string path, std::string model_checksum)
+      : path_(std::move(path)), checksum_(std::move(model_checksum)) {
     std::ifstream in(path_);
     std::string line;
     std::getline(in, line);  // header
@@ -102,25 +105,25 @@ class RunLog {
         std::getline(fields, *f, ',');
       }
       rows_.push_back(line);
-      if (checksum != checksum_ || std::stod(budget_text) != budget_) continue;
+      if (checksum != checksum_) continue;
       Run r{task, optimizer, std::stoi(parameters), std::stoi(seed), std::stod(learned), std::stod(truth),
             std::stod(seconds), std::stol(steps), std::stol(iterations)};
-      done_[Key(task, optimizer, r.seed)] = r;
+      done_[Key(task, optimizer, r.seed, std::stod(budget_text))] = r;
     }
   }
-  const Run* Find(const std::string& task, const std::string& optimizer, int seed) const {
+  const Run* Find(const std::string& task, const std::string& optimizer, int seed, double budget) const {
     std::lock_guard<std::mutex> lock(mutex_);
-    const auto it = done_.find(Key(task, optimizer, seed));
+    const auto it = done_.find(Key(task, optimizer, seed, budget));
     return it == done_.end() ? nullptr : &it->second;
   }
-  void Add(const Run& r) {
+  void Add(const Run& r, double budget) {
     std::lock_guard<std::mutex> lock(mutex_);
     std::ostringstream row;
-    row << std::setprecision(17) << checksum_ << "," << budget_ << "," << r.task << "," << r.optimizer << ","
+    row << std::setprecision(17) << checksum_ << "," << budget << "," << r.task << "," << r.optimizer << ","
         << r.parameters << "," << r.seed << "," << r.learned << "," << r.truth << "," << r.seconds << "," << r.steps
         << "," << r.iterations;
     rows_.push_back(row.str());
-    done_[Key(r.task, r.optimizer, r.seed)] = r;
+    done_[Key(r.task, r.optimizer, r.seed, budget)] = r;
     std::string text = "model_checksum,budget_seconds,task,optimizer,parameters,seed,learned,ground_truth,seconds,steps,iterations\n";
     for (const std::string& line : rows_) text += line + "\n";
     const std::filesystem::path parent = std::filesystem::path(path_).parent_path();
@@ -129,11 +132,12 @@ class RunLog {
   }
 
  private:
-  static std::string Key(const std::string& task, const std::string& optimizer, int seed) {
-    return task + "/" + optimizer + "/" + std::to_string(seed);
+  static std::string Key(const std::string& task, const std::string& optimizer, int seed, double budget) {
+    std::ostringstream key;
+    key << std::setprecision(17) << task << "/" << optimizer << "/" << seed << "/" << budget;
+    return key.str();
   }
   std::string path_, checksum_;
-  double budget_;
   std::vector<std::string> rows_;
   std::map<std::string, Run> done_;  // std::map: pointers stay valid as runs are added
   mutable std::mutex mutex_;
@@ -156,6 +160,7 @@ int main(int argc, char** argv) {
   int jobs = 1;     // runs at once
   bool quick = false;
   std::string only_tasks;  // comma-separated task names; empty: every task
+  std::map<std::string, double> task_budgets;  // --task-budget NAME=SECONDS
   for (int i = 1; i < argc; ++i) {
     const std::string arg = argv[i];
     auto next = [&]() -> std::string { return i + 1 < argc ? argv[++i] : ""; };
@@ -169,8 +174,22 @@ int main(int argc, char** argv) {
     else if (arg == "--jobs") jobs = std::max(1, std::stoi(next()));
     else if (arg == "--quick") quick = true;  // one seed, 5 s budgets: checks the program runs
     else if (arg == "--tasks") only_tasks = "," + next() + ",";  // a partial table, e.g. to try a model
+    else if (arg == "--task-budget") {
+      const std::string value = next();
+      const size_t equals = value.find('=');
+      double seconds = 0.0;
+      try {
+        seconds = equals == std::string::npos ? 0.0 : std::stod(value.substr(equals + 1));
+      } catch (const std::exception&) {
+      }
+      if (equals == 0 || equals == std::string::npos || !(seconds > 0.0)) {
+        std::fprintf(stderr, "--task-budget %s: expected NAME=SECONDS with SECONDS > 0\n", value.c_str());
+        return 2;
+      }
+      task_budgets[value.substr(0, equals)] = seconds;
+    }
     else {
-      std::fprintf(stderr, "usage: design_results [--model M] [--budget-seconds S] [--seeds N] [--out MD] [--plot SVG] [--runs CSV] [--threads N] [--jobs K] [--quick] [--tasks NAME,NAME]\n");
+      std::fprintf(stderr, "usage: design_results [--model M] [--budget-seconds S] [--seeds N] [--out MD] [--plot SVG] [--runs CSV] [--threads N] [--jobs K] [--quick] [--tasks NAME,NAME] [--task-budget NAME=S ...]\n");
       return 2;
     }
   }
@@ -181,7 +200,11 @@ int main(int argc, char** argv) {
   simulator::learned::ModelFile file;
   auto simulator = simulator::learned::LoadModel(model_path, &file);
   simulator::learned::ConfigureTorchThreads(threads);
-  RunLog log(runs_path, file.checksum, budget);
+  RunLog log(runs_path, file.checksum);
+  const auto budget_of = [&](const std::string& task) {
+    const auto it = task_budgets.find(task);
+    return it == task_budgets.end() || quick ? budget : it->second;
+  };
 
   // Every run of the table, in table order: the main tasks with every optimizer, then the
   // parameter-scaling study on Contain (adam vs cem).
@@ -204,6 +227,13 @@ int main(int argc, char** argv) {
       for (int seed = 0; seed < seeds; ++seed) jobs_in_order.push_back({task, optimizer, seed});
   }
 
+  for (const auto& [name, seconds] : task_budgets) {
+    const auto named = [&, name = name](const Job& job) { return job.task.name == name; };
+    if (std::none_of(jobs_in_order.begin(), jobs_in_order.end(), named)) {
+      std::fprintf(stderr, "--task-budget %s=%g: no such task among contain, ramp, maze, contain_N\n", name.c_str(), seconds);
+      return 2;
+    }
+  }
   if (!only_tasks.empty()) {
     const auto not_asked = [&](const Job& job) { return only_tasks.find("," + job.task.name + ",") == std::string::npos; };
     jobs_in_order.erase(std::remove_if(jobs_in_order.begin(), jobs_in_order.end(), not_asked), jobs_in_order.end());
@@ -216,13 +246,14 @@ int main(int argc, char** argv) {
   // Runs not in the log yet, taken in order by `jobs` workers; each is logged as it finishes.
   std::vector<const Job*> missing;
   for (const Job& job : jobs_in_order)
-    if (!log.Find(job.task.name, job.optimizer, job.seed)) missing.push_back(&job);
+    if (!log.Find(job.task.name, job.optimizer, job.seed, budget_of(job.task.name))) missing.push_back(&job);
   std::atomic<size_t> next_job{0};
   std::atomic<bool> failed{false};
   auto worker = [&]() {
     for (size_t k; !failed && (k = next_job++) < missing.size();) {
       try {
-        log.Add(RunOne(missing[k]->task, *simulator, missing[k]->optimizer, missing[k]->seed, budget, threads));
+        const double seconds = budget_of(missing[k]->task.name);
+        log.Add(RunOne(missing[k]->task, *simulator, missing[k]->optimizer, missing[k]->seed, seconds, threads), seconds);
       } catch (const std::exception& e) {
         std::fprintf(stderr, "%s %s seed %d failed: %s\n", missing[k]->task.name.c_str(), missing[k]->optimizer.c_str(),
                      missing[k]->seed, e.what());
@@ -236,7 +267,9 @@ int main(int argc, char** argv) {
   if (failed) return 1;
 
   std::vector<Run> runs;
-  for (const Job& job : jobs_in_order) runs.push_back(*log.Find(job.task.name, job.optimizer, job.seed));
+  for (const Job& job : jobs_in_order) {
+    runs.push_back(*log.Find(job.task.name, job.optimizer, job.seed, budget_of(job.task.name)));
+  }
   std::map<std::string, std::vector<std::pair<double, double>>> scaling;  // optimizer -> (parameters, truth)
   for (int joints : joint_counts) {
     for (const char* optimizer : {"adam", "cem"}) {
@@ -247,15 +280,22 @@ int main(int argc, char** argv) {
     }
   }
 
+  std::string task_budget_flags, task_budget_text;
+  for (const auto& [name, seconds] : task_budgets) {
+    std::ostringstream flag;
+    flag << " --task-budget " << name << "=" << seconds;
+    task_budget_flags += flag.str();
+    task_budget_text += (task_budget_text.empty() ? "" : ", ") + flag.str().substr(15) + " s";
+  }
   std::ostringstream md;
   md << "# Results: the published design tasks\n\n"
-     << "Generated by `./build/benchmarks/design_results --budget-seconds " << budget << " --seeds " << seeds
+     << "Generated by `./build/benchmarks/design_results --budget-seconds " << budget << task_budget_flags << " --seeds " << seeds
      << " --threads " << threads << " --jobs " << jobs
      << (only_tasks.empty() ? "" : " --tasks " + only_tasks.substr(1, only_tasks.size() - 2)) << "` with model `" << model_path << "` (checksum " << file.checksum << "), "
      << "on this machine: " << jobs << " run(s) at once, " << (threads == 0 ? std::string("all cores") : std::to_string(threads) + " LibTorch thread(s)")
      << " each.\n"
-     << "Objectives are minimized (fraction_inside enters with a minus sign): lower is better. Each run has the same\n"
-     << "wall-clock budget; seed 0 starts from the task's neutral design, other seeds from a perturbed one\n"
+     << "Objectives are minimized (fraction_inside enters with a minus sign): lower is better. Every run of a task has the\n"
+     << "same wall-clock budget (" << budget << " s" << (task_budget_text.empty() ? "" : "; " + task_budget_text) << "); seed 0 starts from the task's neutral design, other seeds from a perturbed one\n"
      << "(adam and lbfgs: the best of 8 perturbations by learned objective, screened within their budget).\n\n"
      << "| task | parameters | optimizer | learned (exact) | ground truth | transfer gap | learned steps | iterations | wall s |\n"
      << "|---|---|---|---|---|---|---|---|---|\n";
