@@ -212,19 +212,20 @@ int main(int argc, char** argv) {
     tasks::Task task;
     std::string optimizer;
     int seed = 0;
+    double budget = 0.0;  // seconds
   };
   std::vector<Job> jobs_in_order;
   const std::vector<std::string> optimizers{"adam", "lbfgs", "cem", "random"};
   for (const char* name : {"contain", "ramp", "maze"}) {
     const tasks::Task task = tasks::LoadTask(std::string("tasks/") + name + ".json");
     for (const std::string& optimizer : optimizers)
-      for (int seed = 0; seed < seeds; ++seed) jobs_in_order.push_back({task, optimizer, seed});
+      for (int seed = 0; seed < seeds; ++seed) jobs_in_order.push_back({task, optimizer, seed, budget_of(task.name)});
   }
   const std::vector<int> joint_counts{4, 8, 16, 32, 48};
   for (int joints : joint_counts) {
     const tasks::Task task = tasks::LoadTask("tasks/contain_" + std::to_string(joints) + ".json");
     for (const char* optimizer : {"adam", "cem"})
-      for (int seed = 0; seed < seeds; ++seed) jobs_in_order.push_back({task, optimizer, seed});
+      for (int seed = 0; seed < seeds; ++seed) jobs_in_order.push_back({task, optimizer, seed, budget_of(task.name)});
   }
 
   for (const auto& [name, seconds] : task_budgets) {
@@ -246,14 +247,14 @@ int main(int argc, char** argv) {
   // Runs not in the log yet, taken in order by `jobs` workers; each is logged as it finishes.
   std::vector<const Job*> missing;
   for (const Job& job : jobs_in_order)
-    if (!log.Find(job.task.name, job.optimizer, job.seed, budget_of(job.task.name))) missing.push_back(&job);
+    if (!log.Find(job.task.name, job.optimizer, job.seed, job.budget)) missing.push_back(&job);
   std::atomic<size_t> next_job{0};
   std::atomic<bool> failed{false};
   auto worker = [&]() {
     for (size_t k; !failed && (k = next_job++) < missing.size();) {
       try {
-        const double seconds = budget_of(missing[k]->task.name);
-        log.Add(RunOne(missing[k]->task, *simulator, missing[k]->optimizer, missing[k]->seed, seconds, threads), seconds);
+        const Job& job = *missing[k];
+        log.Add(RunOne(job.task, *simulator, job.optimizer, job.seed, job.budget, threads), job.budget);
       } catch (const std::exception& e) {
         std::fprintf(stderr, "%s %s seed %d failed: %s\n", missing[k]->task.name.c_str(), missing[k]->optimizer.c_str(),
                      missing[k]->seed, e.what());
@@ -267,9 +268,7 @@ int main(int argc, char** argv) {
   if (failed) return 1;
 
   std::vector<Run> runs;
-  for (const Job& job : jobs_in_order) {
-    runs.push_back(*log.Find(job.task.name, job.optimizer, job.seed, budget_of(job.task.name)));
-  }
+  for (const Job& job : jobs_in_order) runs.push_back(*log.Find(job.task.name, job.optimizer, job.seed, job.budget));
   std::map<std::string, std::vector<std::pair<double, double>>> scaling;  // optimizer -> (parameters, truth)
   for (int joints : joint_counts) {
     for (const char* optimizer : {"adam", "cem"}) {
@@ -282,10 +281,10 @@ int main(int argc, char** argv) {
 
   std::string task_budget_flags, task_budget_text;
   for (const auto& [name, seconds] : task_budgets) {
-    std::ostringstream flag;
-    flag << " --task-budget " << name << "=" << seconds;
-    task_budget_flags += flag.str();
-    task_budget_text += (task_budget_text.empty() ? "" : ", ") + flag.str().substr(15) + " s";
+    std::ostringstream assignment;
+    assignment << name << "=" << seconds;
+    task_budget_flags += " --task-budget " + assignment.str();
+    task_budget_text += (task_budget_text.empty() ? "" : ", ") + assignment.str() + " s";
   }
   std::ostringstream md;
   md << "# Results: the published design tasks\n\n"
