@@ -3,6 +3,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <random>
 #include <stdexcept>
 #include <vector>
 
@@ -55,6 +56,43 @@ struct TrustRadius {
     predicted_decrease = 0.0;
   }
 };
+
+// OptimizerOptions::restart_draws designs around `best_x`, each parameter moved uniformly by up
+// to `spread` of its range and clamped into the bounds; drawn from (seed, iteration) so that a
+// resumed run draws the same ones.
+std::vector<std::vector<double>> RestartDraws(const OptimizerRun& run, const std::vector<double>& best_x,
+                                              int iteration) {
+  const OptimizerOptions& options = run.options();
+  std::mt19937_64 generator = IterationGenerator(options.seed, iteration);
+  std::vector<std::vector<double>> draws(static_cast<size_t>(options.restart_draws), best_x);
+  for (std::vector<double>& x : draws) {
+    for (size_t i = 0; i < x.size(); ++i) {
+      const double range = run.upper()[i] - run.lower()[i];
+      const double moved = x[i] + (2.0 * UniformDouble(generator) - 1.0) * options.restart_spread * range;
+      x[i] = std::clamp(moved, run.lower()[i], run.upper()[i]);
+    }
+  }
+  return draws;
+}
+
+// At a restart: evaluates the restart draws around the best design and, when the best of them
+// beats `best_value`, sets *z to it and returns true.
+bool HopToBetterDraw(OptimizerRun* run, const BoundedTransform& transform, const std::vector<double>& best_z,
+                     double best_value, std::vector<double>* z) {
+  if (run->options().restart_draws == 0) return false;
+  const std::vector<std::vector<double>> draws =
+      RestartDraws(*run, transform.XFromZ(best_z), run->next_iteration());
+  const std::vector<double> values = run->ValuePopulation(draws);
+  size_t best = draws.size();
+  for (size_t k = 0; k < draws.size(); ++k) {
+    if (!std::isfinite(values[k])) continue;
+    run->Offer(draws[k], values[k]);
+    if (values[k] < best_value && (best == draws.size() || values[k] < values[best])) best = k;
+  }
+  if (best == draws.size()) return false;
+  *z = transform.ZFromX(draws[best]);
+  return true;
+}
 
 }  // namespace
 
@@ -120,46 +158,60 @@ void AdamOptimizer::Run(OptimizerRun* run) const {
       transform.GradientZFromX(z.data(), gradient_x.data(), gradient_z.data());
       if (adaptive) trust.Judge(value, options.max_step_m, options.max_step_adapt);
       double value_here = value;  // the objective where this step starts
+      bool hopped = false;
       if (best_z.empty() || value < best_value) {
         best_z = z;
         best_gradient_z = gradient_z;
         best_value = value;
         since_best = 0;
       } else if (++since_best >= options.restart_patience && options.restart_patience > 0) {
-        z = best_z;
-        gradient_z = best_gradient_z;
         std::fill(m.begin(), m.end(), 0.0);
         std::fill(v.begin(), v.end(), 0.0);
         steps = 0;
-        step_scale *= 0.5;
         since_best = 0;
-        value_here = best_value;
+        if (HopToBetterDraw(run, transform, best_z, best_value, &z)) {
+          // A new basin: its gradient comes with the next evaluation; no step is taken now.
+          // The way back (a non-finite value there halves the jump) is the jump itself.
+          for (size_t i = 0; i < n; ++i) last_step[i] = z[i] - best_z[i];
+          has_last_step = true;
+          step_scale = 1.0;
+          trust.radius_m = options.max_step_m;
+          trust.predicted_decrease = 0.0;
+          hopped = true;
+        } else {
+          z = best_z;
+          gradient_z = best_gradient_z;
+          step_scale *= 0.5;
+          value_here = best_value;
+        }
       }
-      ++steps;
-      const double correction1 = 1.0 - std::pow(options.adam_beta1, steps);
-      const double correction2 = 1.0 - std::pow(options.adam_beta2, steps);
-      const double step_size =
-          options.learning_rate * step_scale * std::pow(options.learning_rate_decay, steps - 1);
-      for (size_t i = 0; i < n; ++i) {
-        const double g = gradient_z[i];
-        m[i] = options.adam_beta1 * m[i] + (1.0 - options.adam_beta1) * g;
-        v[i] = options.adam_beta2 * v[i] + (1.0 - options.adam_beta2) * g * g;
-        const double m_hat = m[i] / correction1;
-        const double v_hat = v[i] / correction2;
-        last_step[i] = -step_size * m_hat / (std::sqrt(v_hat) + options.adam_epsilon);
+      if (!hopped) {
+        ++steps;
+        const double correction1 = 1.0 - std::pow(options.adam_beta1, steps);
+        const double correction2 = 1.0 - std::pow(options.adam_beta2, steps);
+        const double step_size =
+            options.learning_rate * step_scale * std::pow(options.learning_rate_decay, steps - 1);
+        for (size_t i = 0; i < n; ++i) {
+          const double g = gradient_z[i];
+          m[i] = options.adam_beta1 * m[i] + (1.0 - options.adam_beta1) * g;
+          v[i] = options.adam_beta2 * v[i] + (1.0 - options.adam_beta2) * g * g;
+          const double m_hat = m[i] / correction1;
+          const double v_hat = v[i] / correction2;
+          last_step[i] = -step_size * m_hat / (std::sqrt(v_hat) + options.adam_epsilon);
+        }
+        if (options.max_step_m > 0.0) {
+          // A restart halves the limit too: with the limit binding, halving only the learning
+          // rate would repeat the same step.
+          trust.limited = LimitDisplacement(run->problem(), transform, z, trust.radius_m * step_scale, &last_step);
+        }
+        if (adaptive) {
+          trust.value_before = value_here;
+          trust.predicted_decrease = 0.0;
+          for (size_t i = 0; i < n; ++i) trust.predicted_decrease -= gradient_z[i] * last_step[i];
+        }
+        for (size_t i = 0; i < n; ++i) z[i] += last_step[i];
+        has_last_step = true;
       }
-      if (options.max_step_m > 0.0) {
-        // A restart halves the limit too: with the limit binding, halving only the learning
-        // rate would repeat the same step.
-        trust.limited = LimitDisplacement(run->problem(), transform, z, trust.radius_m * step_scale, &last_step);
-      }
-      if (adaptive) {
-        trust.value_before = value_here;
-        trust.predicted_decrease = 0.0;
-        for (size_t i = 0; i < n; ++i) trust.predicted_decrease -= gradient_z[i] * last_step[i];
-      }
-      for (size_t i = 0; i < n; ++i) z[i] += last_step[i];
-      has_last_step = true;
     } else if (has_last_step) {
       trust.predicted_decrease = 0.0;  // the halved step is not judged
       for (size_t i = 0; i < n; ++i) {

@@ -109,6 +109,13 @@ std::string Validate(const OptimizerOptions& o) {
   if (o.max_step_adapt > 1.0 && !(o.max_step_m > 0.0)) {
     return FieldError("max_step_adapt", "needs max_step > 0", number(o.max_step_adapt));
   }
+  if (o.restart_draws < 0) return FieldError("restart_draws", "must be >= 0", integer(o.restart_draws));
+  if (o.restart_draws > 0 && o.restart_patience == 0) {
+    return FieldError("restart_draws", "needs restart_patience > 0", integer(o.restart_draws));
+  }
+  if (!(o.restart_spread > 0.0 && o.restart_spread <= 1.0)) {
+    return FieldError("restart_spread", "must be in (0, 1]", number(o.restart_spread));
+  }
   if (!(o.adam_beta1 >= 0.0 && o.adam_beta1 < 1.0)) {
     return FieldError("adam_beta1", "must be in [0, 1)", number(o.adam_beta1));
   }
@@ -154,6 +161,8 @@ OptimizerOptions OptionsFromSettings(const tasks::OptimizerSettings& settings,
   options.restart_patience = settings.restart_patience;
   options.max_step_m = settings.max_step_m;
   options.max_step_adapt = settings.max_step_adapt;
+  options.restart_draws = settings.restart_draws;
+  options.restart_spread = settings.restart_spread;
   options.population = settings.population;
   options.elite_fraction = settings.elite_fraction;
   options.seed = seed;
@@ -168,6 +177,8 @@ nlohmann::json OptionsToJson(const OptimizerOptions& o) {
           {"restart_patience", o.restart_patience},
           {"max_step", o.max_step_m},
           {"max_step_adapt", o.max_step_adapt},
+          {"restart_draws", o.restart_draws},
+          {"restart_spread", o.restart_spread},
           {"adam_beta1", o.adam_beta1},
           {"adam_beta2", o.adam_beta2},
           {"adam_epsilon", o.adam_epsilon},
@@ -219,6 +230,10 @@ OptimizerOptions OptionsFromJson(const nlohmann::json& json) {
       o.max_step_m = get_number(key, value);
     } else if (key == "max_step_adapt") {
       o.max_step_adapt = get_number(key, value);
+    } else if (key == "restart_draws") {
+      o.restart_draws = get_integer(key, value);
+    } else if (key == "restart_spread") {
+      o.restart_spread = get_number(key, value);
     } else if (key == "adam_beta1") {
       o.adam_beta1 = get_number(key, value);
     } else if (key == "adam_beta2") {

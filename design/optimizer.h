@@ -58,6 +58,13 @@ struct OptimizerOptions {
   // A restart (restart_patience) halves the limit as well as the learning rate. >= 1; 1 = a
   // fixed limit. Needs max_step > 0.
   double max_step_adapt = 1.0;
+  // At a restart (restart_patience) Adam first tries this many random designs around its best
+  // one (each parameter moved uniformly by up to restart_spread of its range; value only, no
+  // gradient) and, when the best of them beats its best value, continues from there with fresh
+  // moments and the full step size instead of halving the step: a local method stuck in a
+  // shallow basin (a flat cup that spills) hops to a deeper one. >= 0; 0 = off.
+  int restart_draws = 0;
+  double restart_spread = 0.3;  // in (0, 1]
   double adam_beta1 = 0.9;      // first-moment decay, in [0, 1)
   double adam_beta2 = 0.999;    // second-moment decay, in [0, 1)
   double adam_epsilon = 1e-8;   // added to sqrt(second moment), > 0

@@ -132,6 +132,8 @@ struct OptimizerSettings {
   int restart_patience = 0;     // Adam: back to the best design after this many worse steps; 0 = off
   double max_step_m = 0.0;      // Adam: the most a tool point moves per step, metres; 0 = no limit
   double max_step_adapt = 1.0;  // Adam: > 1 lets max_step adapt within [max_step, max_step * F]
+  int restart_draws = 0;        // Adam: random designs tried around the best at each restart
+  double restart_spread = 0.3;  // Adam: their distance, up to this fraction of each range
   int population = 16;          // CEM / random: samples per iteration
   double elite_fraction = 0.25; // CEM
   int starts = 1;               // independent searches

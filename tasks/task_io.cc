@@ -346,7 +346,8 @@ ObjectiveTerm ReadTerm(const JsonNode& node, const Task& task) {
 
 OptimizerSettings ReadOptimizer(const JsonNode& node) {
   node.AllowOnly({"name", "iterations", "learning_rate", "learning_rate_decay", "restart_patience",
-                  "max_step", "max_step_adapt", "population", "elite_fraction", "starts"});
+                  "max_step", "max_step_adapt", "restart_draws", "restart_spread", "population",
+                  "elite_fraction", "starts"});
   OptimizerSettings settings;
   if (auto name = node.Optional("name")) {
     settings.kind = ReadKind(name.value(),
@@ -367,6 +368,13 @@ OptimizerSettings ReadOptimizer(const JsonNode& node) {
       n->Fail("needs max_step > 0 (an adaptive limit starts from max_step)");
     }
   }
+  if (auto n = node.Optional("restart_draws")) {
+    settings.restart_draws = n->Integer(AtLeast(0));
+    if (settings.restart_draws > 0 && settings.restart_patience == 0) {
+      n->Fail("needs restart_patience > 0 (the draws are tried at a restart)");
+    }
+  }
+  if (auto n = node.Optional("restart_spread")) settings.restart_spread = n->Number(Above(0).AtMost(1));
   if (auto n = node.Optional("population")) settings.population = n->Integer(AtLeast(2));
   if (auto n = node.Optional("elite_fraction")) {
     settings.elite_fraction = n->Number(Above(0).AtMost(1));
@@ -467,6 +475,7 @@ ordered_json OrderedTaskJson(const Task& task) {
                     {"learning_rate_decay", o.learning_rate_decay},
                     {"restart_patience", o.restart_patience}, {"max_step", o.max_step_m},
                     {"max_step_adapt", o.max_step_adapt},
+                    {"restart_draws", o.restart_draws}, {"restart_spread", o.restart_spread},
                     {"population", o.population},
                     {"elite_fraction", o.elite_fraction}, {"starts", o.starts}};
   return j;

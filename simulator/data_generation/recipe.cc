@@ -1,8 +1,10 @@
 #include "simulator/data_generation/recipe.h"
 
+#include <cmath>
 #include <stdexcept>
 
 #include "tasks/file_util.h"
+#include "tasks/task_io.h"
 
 namespace flowdesign::simulator::data {
 namespace {
@@ -26,7 +28,9 @@ nlohmann::json RecipeToJson(const Recipe& r) {
           {"obstacles", RangeJson(r.obstacles)},
           {"tool_thickness", r.tool_thickness_m},
           {"obstacle_weights", {{"chain", r.chain_weight}, {"cup", r.cup_weight}, {"ramp", r.ramp_weight}, {"wall", r.wall_weight}}},
-          {"max_particles", r.max_particles}};
+          {"max_particles", r.max_particles},
+          {"task_scenes", {{"files", r.task_scene_files}, {"fraction", r.task_scene_fraction},
+                           {"spread", r.task_scene_spread}}}};
 }
 
 Recipe RecipeFromJson(const nlohmann::json& json, const std::string& source) {
@@ -79,6 +83,9 @@ Recipe RecipeFromJson(const nlohmann::json& json, const std::string& source) {
     r.ramp_weight = merged["obstacle_weights"]["ramp"].get<double>();
     r.wall_weight = merged["obstacle_weights"]["wall"].get<double>();
     r.max_particles = merged.at("max_particles").get<int>();
+    r.task_scene_files = merged["task_scenes"]["files"].get<std::vector<std::string>>();
+    r.task_scene_fraction = merged["task_scenes"]["fraction"].get<double>();
+    r.task_scene_spread = merged["task_scenes"]["spread"].get<double>();
   } catch (const nlohmann::json::exception& e) {
     throw std::invalid_argument(source + ": " + e.what());
   }
@@ -96,6 +103,29 @@ Recipe RecipeFromJson(const nlohmann::json& json, const std::string& source) {
     throw fail("obstacle_weights", "must be >= 0 with a positive sum");
   }
   if (r.max_particles < 10) throw fail("max_particles", "must be >= 10");
+  if (!(r.task_scene_fraction >= 0.0 && r.task_scene_fraction <= 1.0)) {
+    throw fail("task_scenes.fraction", "must be in [0, 1]");
+  }
+  if (!(r.task_scene_spread >= 0.0 && r.task_scene_spread <= 1.0)) throw fail("task_scenes.spread", "must be in [0, 1]");
+  if (r.task_scene_fraction > 0.0 && r.task_scene_files.empty()) {
+    throw fail("task_scenes.files", "a fraction > 0 needs at least one task file");
+  }
+  for (const std::string& file : r.task_scene_files) {
+    tasks::Task task;
+    try {
+      task = tasks::LoadTask(file);
+    } catch (const std::exception& e) {
+      throw fail("task_scenes.files", e.what());
+    }
+    const auto differs = [](double a, double b) { return std::abs(a - b) > 1e-9 * std::max(1.0, std::abs(b)); };
+    if (differs(task.particle_spacing_m, r.particle_spacing_m) || differs(task.horizon.frame_dt_s, r.frame_dt_s) ||
+        differs(task.gravity.y, r.gravity_y) || task.gravity.x != 0.0 || differs(task.domain.min.x, r.domain.min.x) ||
+        differs(task.domain.min.y, r.domain.min.y) || differs(task.domain.max.x, r.domain.max.x) ||
+        differs(task.domain.max.y, r.domain.max.y)) {
+      throw fail("task_scenes.files", file + ": its domain, particle spacing, frame dt or gravity differ from the recipe's");
+    }
+    r.task_scenes.push_back(std::move(task));
+  }
   return r;
 }
 

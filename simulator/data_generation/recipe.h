@@ -4,10 +4,12 @@
 
 #include <cstdint>
 #include <string>
+#include <vector>
 
 #include <nlohmann/json.hpp>
 
 #include "tasks/geometry.h"
+#include "tasks/task.h"
 
 namespace flowdesign::simulator::data {
 
@@ -37,6 +39,15 @@ struct Recipe {
   double ramp_weight = 2.0;   // single straight segments
   double wall_weight = 1.0;   // thick vertical or horizontal walls
   int max_particles = 1200;   // blocks are shrunk to stay below this
+  // Scenes of design tasks, so that the model learns the scenes an optimizer rolls out: with
+  // probability task_scene_fraction a scene is one of these task files (drawn uniformly), its
+  // tools at the task's design with each parameter moved uniformly by up to u x
+  // task_scene_spread of its range, u uniform in [0, 1] per scene (from the task's own design to
+  // far from it). The tasks must share the recipe's domain, spacing, frame step and gravity.
+  std::vector<std::string> task_scene_files;
+  double task_scene_fraction = 0.0;
+  double task_scene_spread = 0.5;
+  std::vector<tasks::Task> task_scenes;  // the loaded task_scene_files (not part of the JSON)
 };
 
 nlohmann::json RecipeToJson(const Recipe& recipe);

@@ -274,13 +274,21 @@ TrainSummary Train(const std::string& data_dir, const TrainConfig& input_config,
   progress("loading data from " + data_dir);
   const Dataset train = LoadSplit(data_dir, "train", config.model.history, o.max_train_trajectories);
   const Dataset valid = LoadSplit(data_dir, "valid", config.model.history);
+  const std::string checkpoint_path = out_dir + "/checkpoint.fdm";
+  // A fine-tune keeps the normalization of the model it starts from, so that it starts as that
+  // simulator even on data with other statistics; a resumed run keeps its checkpoint's.
+  learned::Normalization normalization = LoadNormalization(data_dir);
+  if (fs::exists(checkpoint_path)) {
+    normalization = learned::ReadModelFile(checkpoint_path).normalization;
+  } else if (!o.init_from.empty()) {
+    normalization = learned::ReadModelFile(o.init_from).normalization;
+  }
   torch::manual_seed(o.seed);
-  LearnedSimulator simulator(config.model, LoadNormalization(data_dir));
+  LearnedSimulator simulator(config.model, normalization);
   Adam adam;
   adam.Init(simulator);
 
   fs::create_directories(out_dir);
-  const std::string checkpoint_path = out_dir + "/checkpoint.fdm";
   const std::string model_path = out_dir + "/model.fdm";
   const std::string log_path = out_dir + "/log.csv";
   int64_t step = 0;

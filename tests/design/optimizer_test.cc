@@ -366,6 +366,17 @@ TEST_CASE("Invalid options are reported with field, rule and value", "[optimizer
   options.max_step_adapt = 0.5;
   check(options, "optimizer.max_step_adapt: must be finite and >= 1 (got 0.5)");
   options.max_step_adapt = 1.0;
+  options.restart_draws = -1;
+  check(options, "optimizer.restart_draws: must be >= 0 (got -1)");
+  options.restart_draws = 4;
+  check(options, "optimizer.restart_draws: needs restart_patience > 0 (got 4)");
+  options.restart_patience = 2;
+  options.restart_spread = 0.0;
+  check(options, "optimizer.restart_spread: must be in (0, 1] (got 0)");
+  options.restart_spread = 1.5;
+  check(options, "optimizer.restart_spread: must be in (0, 1] (got 1.5)");
+  options.restart_spread = 0.3;
+  REQUIRE(Validate(options).empty());
 
   options = Options(OptimizerKind::kCem, 10);
   options.min_std = 0.5;
@@ -835,6 +846,53 @@ OptimizerSummary RequireAdamResumesExactly(const Problem& problem, const std::ve
   REQUIRE(SameBits(rest.best_x, whole.best_x));
   REQUIRE(rest.final_state["algorithm"] == whole.final_state["algorithm"]);
   return whole;
+}
+
+// Two Gaussian wells on [0, 1]: a shallow one (-0.3) at 0.2 and a deep one (-1) at 0.8, too far
+// apart for the gradient at one to see the other.
+class TwoWellProblem : public Problem {
+ public:
+  int Dimension() const override { return 1; }
+  const std::vector<double>& LowerBounds() const override { return lower_; }
+  const std::vector<double>& UpperBounds() const override { return upper_; }
+  double Value(const std::vector<double>& x) const override {
+    std::vector<double> unused;
+    return ValueAndGradient(x, &unused);
+  }
+  double ValueAndGradient(const std::vector<double>& x, std::vector<double>* gradient) const override {
+    const double a = x[0] - 0.2, b = x[0] - 0.8, width2 = 0.005;
+    const double shallow = -0.3 * std::exp(-a * a / width2), deep = -1.0 * std::exp(-b * b / width2);
+    gradient->assign(1, shallow * (-2.0 * a / width2) + deep * (-2.0 * b / width2));
+    return shallow + deep;
+  }
+
+ private:
+  std::vector<double> lower_{0.0}, upper_{1.0};
+};
+
+TEST_CASE("Adam with restart_draws hops from a shallow basin to a deeper one", "[optimizer]") {
+  const TwoWellProblem problem;
+  OptimizerOptions options = Options(OptimizerKind::kAdam, 40);
+  options.learning_rate = 0.05;
+  options.restart_patience = 3;
+  const OptimizerSummary stuck = Optimize(problem, {0.21}, options);
+  CHECK(stuck.best_value > -0.31);
+  CHECK(std::abs(stuck.best_x[0] - 0.2) < 0.02);
+
+  options.restart_draws = 6;
+  options.restart_spread = 0.8;
+  const OptimizerSummary hopped = Optimize(problem, {0.21}, options);
+  CHECK(hopped.best_value < -0.99);
+  CHECK(std::abs(hopped.best_x[0] - 0.8) < 0.01);
+  // Every draw is a counted evaluation without a gradient.
+  CHECK(hopped.evaluations > hopped.gradient_evaluations);
+  CHECK(hopped.gradient_evaluations == 40);
+  // Draws that find nothing better leave the restart as it was: from the deep well the search
+  // halves its step as without draws.
+  const OptimizerSummary deep = Optimize(problem, {0.79}, options);
+  CHECK(deep.final_state["algorithm"]["step_scale"].get<double>() < 1.0);
+  CHECK(deep.best_value < -0.99);
+  RequireAdamResumesExactly(problem, {0.21}, options);
 }
 
 TEST_CASE("Adam with max_step_adapt resumes exactly where it stopped", "[optimizer]") {

@@ -97,10 +97,10 @@ TEST_CASE("model files round-trip and reject corrupt, incompatible or newer file
 
 // A tiny data set (4 short trajectories per split) in a folder of the calling test's own: ctest
 // runs tests in parallel processes, and a shared folder was deleted by one while another read it.
-std::string TinyData(const std::string& test) {
+std::string TinyData(const std::string& test, uint64_t seed = 5) {
   const std::string dir = std::string(FLOWDESIGN_TEST_OUTPUT_DIR) + "/tiny_data_" + test;
   data::Recipe recipe;
-  recipe.seed = 5;
+  recipe.seed = seed;
   recipe.train = 4;
   recipe.valid = 2;
   recipe.test = 2;
@@ -301,9 +301,15 @@ TEST_CASE("training can start from another model's weights", "[learned][training
   config.training.init_from = source_dir + "/checkpoint.fdm";
   config.training.learning_rate = config.training.final_learning_rate = 1e-12;  // the step changes nothing
   const std::string tuned_dir = flowdesign::testing::OutputDir("init_from_tuned");
-  training::Train(data, config, tuned_dir, quiet);
+  // Other data, with other statistics: the fine-tune still starts as the source simulator.
+  const std::string other_data = TinyData("init_from_other", 6);
+  training::Train(other_data, config, tuned_dir, quiet);
   ModelFile source = ReadModelFile(source_dir + "/checkpoint.fdm");
   ModelFile tuned = ReadModelFile(tuned_dir + "/checkpoint.fdm");
+  const Normalization other = training::LoadNormalization(other_data);
+  REQUIRE(other.acceleration_std[0] != source.normalization.acceleration_std[0]);
+  CHECK(tuned.normalization.acceleration_std[0] == source.normalization.acceleration_std[0]);
+  CHECK(tuned.normalization.velocity_mean[1] == source.normalization.velocity_mean[1]);
   for (const auto& [name, tensor] : tuned.tensors) {
     if (name.rfind("adam", 0) == 0) continue;  // optimizer moments start afresh
     INFO(name);

@@ -49,7 +49,8 @@ const json& BaseTask() {
     "horizon": {"frames": 150, "frame_dt": 0.0025},
     "seed": 7,
     "optimizer": {"name": "cem", "iterations": 30, "learning_rate": 0.1, "learning_rate_decay": 0.98,
-                  "restart_patience": 5, "max_step": 0.015, "max_step_adapt": 4, "population": 12, "elite_fraction": 0.5, "starts": 2}
+                  "restart_patience": 5, "max_step": 0.015, "max_step_adapt": 4,
+                  "restart_draws": 6, "restart_spread": 0.2, "population": 12, "elite_fraction": 0.5, "starts": 2}
   })");
   return base;
 }
@@ -174,6 +175,8 @@ void CheckSameTask(const Task& a, const Task& b) {
   CHECK(a.optimizer.restart_patience == b.optimizer.restart_patience);
   CHECK(a.optimizer.max_step_m == b.optimizer.max_step_m);
   CHECK(a.optimizer.max_step_adapt == b.optimizer.max_step_adapt);
+  CHECK(a.optimizer.restart_draws == b.optimizer.restart_draws);
+  CHECK(a.optimizer.restart_spread == b.optimizer.restart_spread);
   CHECK(a.optimizer.population == b.optimizer.population);
   CHECK(a.optimizer.elite_fraction == b.optimizer.elite_fraction);
   CHECK(a.optimizer.starts == b.optimizer.starts);
@@ -215,6 +218,8 @@ TEST_CASE("the base task parses into the data model", "[task_io]") {
   CHECK(task.optimizer.kind == OptimizerKind::kCem);
   CHECK(task.optimizer.max_step_m == 0.015);
   CHECK(task.optimizer.max_step_adapt == 4.0);
+  CHECK(task.optimizer.restart_draws == 6);
+  CHECK(task.optimizer.restart_spread == 0.2);
   CHECK(task.seed == 7);
 }
 
@@ -232,6 +237,8 @@ TEST_CASE("optional fields take their documented defaults", "[task_io]") {
   CHECK(task.optimizer.kind == OptimizerKind::kAdam);
   CHECK(task.optimizer.iterations == 100);
   CHECK(task.optimizer.max_step_adapt == 1.0);
+  CHECK(task.optimizer.restart_draws == 0);
+  CHECK(task.optimizer.restart_spread == 0.3);
   CHECK(task.blocks[0].velocity.x == 0.0);
   CHECK(task.emitters[0].start_s == 0.0);
   CHECK(task.tools[0].chain.initial_angle_deg == std::vector<double>{0, 0, 0});
@@ -422,6 +429,14 @@ TEST_CASE("malformed tasks: regions, objective, horizon and optimizer", "[task_i
        "bad.json: optimizer.max_step_adapt: must be >= 1 (got 0.5)"},
       {{Replace("/optimizer/max_step", 0)},
        "bad.json: optimizer.max_step_adapt: needs max_step > 0 (an adaptive limit starts from max_step)"},
+      {{Replace("/optimizer/restart_draws", -2)},
+       "bad.json: optimizer.restart_draws: must be >= 0 (got -2)"},
+      {{Replace("/optimizer/restart_patience", 0)},
+       "bad.json: optimizer.restart_draws: needs restart_patience > 0 (the draws are tried at a restart)"},
+      {{Replace("/optimizer/restart_spread", 0)},
+       "bad.json: optimizer.restart_spread: must be > 0 (got 0)"},
+      {{Replace("/optimizer/restart_spread", 2)},
+       "bad.json: optimizer.restart_spread: must be <= 1 (got 2)"},
       {{Replace("/optimizer/restart_patience", 2.5)},
        "bad.json: optimizer.restart_patience: must be an integer"},
       {{Add("/optimizer/momentum", 0.9)}, "bad.json: optimizer: unknown field 'momentum'"},

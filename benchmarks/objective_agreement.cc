@@ -1,0 +1,176 @@
+// How well the learned simulator's objective agrees with the ground truth's on each task: the
+// measure that decides whether designs transfer, independent of any optimizer. For every task it
+// rolls out the task's own design and random perturbations of it (each parameter moved uniformly
+// by up to --spread of its range) in both simulators and prints the exact objectives' mean
+// absolute difference, their rank correlation (does the learned simulator order designs as the
+// ground truth does?) and the mean learned-minus-truth bias.
+//
+//   ./build/benchmarks/objective_agreement [--model M] [--designs 16] [--spread 0.3] [--seed 1]
+//                                          [--tasks contain,ramp] [--jobs 2] [--csv FILE]
+//
+// Deterministic: the designs depend only on the task, --seed and --spread.
+#include <algorithm>
+#include <atomic>
+#include <cmath>
+#include <cstdio>
+#include <numeric>
+#include <sstream>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "design/design_problem.h"
+#include "design/ground_truth_problem.h"
+#include "design/search.h"
+#include "simulator/learned/model_file.h"
+#include "tasks/file_util.h"
+#include "tasks/task_io.h"
+
+using namespace flowdesign;
+
+namespace {
+
+struct Sample {
+  std::string task;
+  int design = 0;
+  double learned = 0.0, truth = 0.0;
+};
+
+// Ranks 0..n-1 (ties share their mean rank).
+std::vector<double> Ranks(const std::vector<double>& v) {
+  std::vector<size_t> order(v.size());
+  std::iota(order.begin(), order.end(), 0);
+  std::sort(order.begin(), order.end(), [&](size_t a, size_t b) { return v[a] < v[b]; });
+  std::vector<double> ranks(v.size());
+  for (size_t i = 0; i < order.size();) {
+    size_t j = i;
+    while (j + 1 < order.size() && v[order[j + 1]] == v[order[i]]) ++j;
+    for (size_t k = i; k <= j; ++k) ranks[order[k]] = 0.5 * static_cast<double>(i + j);
+    i = j + 1;
+  }
+  return ranks;
+}
+
+double Pearson(const std::vector<double>& a, const std::vector<double>& b) {
+  const double n = static_cast<double>(a.size());
+  const double ma = std::accumulate(a.begin(), a.end(), 0.0) / n, mb = std::accumulate(b.begin(), b.end(), 0.0) / n;
+  double sab = 0.0, saa = 0.0, sbb = 0.0;
+  for (size_t i = 0; i < a.size(); ++i) {
+    sab += (a[i] - ma) * (b[i] - mb);
+    saa += (a[i] - ma) * (a[i] - ma);
+    sbb += (b[i] - mb) * (b[i] - mb);
+  }
+  return saa > 0.0 && sbb > 0.0 ? sab / std::sqrt(saa * sbb) : std::nan("");
+}
+
+std::vector<std::string> SplitCommas(const std::string& text) {
+  std::vector<std::string> parts;
+  std::stringstream in(text);
+  for (std::string part; std::getline(in, part, ',');)
+    if (!part.empty()) parts.push_back(part);
+  return parts;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  std::string model_path = "models/default/model.fdm", csv_path;
+  std::string task_names = "contain,ramp,maze,contain_4,contain_8,contain_16,contain_32,contain_48";
+  int designs = 16, jobs = 2;
+  double spread = 0.3;
+  std::uint64_t seed = 1;
+  for (int i = 1; i < argc; ++i) {
+    const std::string arg = argv[i];
+    auto next = [&]() -> std::string { return i + 1 < argc ? argv[++i] : ""; };
+    try {
+      if (arg == "--model") model_path = next();
+      else if (arg == "--designs") designs = std::stoi(next());
+      else if (arg == "--spread") spread = std::stod(next());
+      else if (arg == "--seed") seed = std::stoull(next());
+      else if (arg == "--tasks") task_names = next();
+      else if (arg == "--jobs") jobs = std::stoi(next());
+      else if (arg == "--csv") csv_path = next();
+      else throw std::invalid_argument("unknown option " + arg);
+    } catch (const std::exception& e) {
+      std::fprintf(stderr, "%s\nusage: objective_agreement [--model M] [--designs N] [--spread S] [--seed N] "
+                           "[--tasks NAME,NAME] [--jobs K] [--csv FILE]\n", e.what());
+      return 2;
+    }
+  }
+  if (designs < 2 || jobs < 1 || !(spread > 0.0 && spread <= 1.0)) {
+    std::fprintf(stderr, "need --designs >= 2, --jobs >= 1 and --spread in (0, 1]\n");
+    return 2;
+  }
+  try {
+  simulator::learned::ModelFile file;
+  auto simulator = simulator::learned::LoadModel(model_path, &file);
+  simulator::learned::ConfigureTorchThreads(1);  // the jobs run in parallel instead
+
+  std::vector<tasks::Task> task_list;
+  for (const std::string& name : SplitCommas(task_names)) task_list.push_back(tasks::LoadTask("tasks/" + name + ".json"));
+  std::vector<Sample> samples;
+  for (const tasks::Task& task : task_list)
+    for (int k = 0; k < designs; ++k) samples.push_back({task.name, k});
+
+  std::atomic<size_t> next_sample{0};
+  auto worker = [&]() {
+    for (size_t s; (s = next_sample++) < samples.size();) {
+      const tasks::Task& task = *std::find_if(task_list.begin(), task_list.end(),
+                                              [&](const tasks::Task& t) { return t.name == samples[s].task; });
+      const design::DesignProblem problem(task, *simulator);
+      // Design 0 is the task's own; design k > 0 is the k-th perturbation of search 1.
+      const std::vector<double> x = design::StartingPoint(problem, seed, samples[s].design == 0 ? 0 : 1, spread,
+                                                          samples[s].design);
+      samples[s].learned = problem.Evaluate(x).exact;
+      samples[s].truth = design::GroundTruthProblem(task).Value(x);
+      std::fprintf(stderr, "%-11s design %2d: learned %8.4f  ground truth %8.4f\n", task.name.c_str(), samples[s].design,
+                   samples[s].learned, samples[s].truth);
+    }
+  };
+  std::vector<std::thread> threads;
+  for (int j = 0; j < jobs; ++j) threads.emplace_back(worker);
+  for (std::thread& t : threads) t.join();
+
+  std::printf("Objective agreement of %s (checksum %s): %d designs per task (the task's own and %d perturbed by up to "
+              "%g of each range, seed %llu)\n\n", model_path.c_str(), file.checksum.c_str(), designs, designs - 1, spread,
+              static_cast<unsigned long long>(seed));
+  std::printf("| task | mean abs difference | bias (learned - truth) | rank correlation | truth spread (std) |\n");
+  std::printf("|---|---|---|---|---|\n");
+  double all_abs = 0.0;
+  for (const tasks::Task& task : task_list) {
+    std::vector<double> learned, truth;
+    for (const Sample& s : samples) {
+      if (s.task != task.name) continue;
+      learned.push_back(s.learned);
+      truth.push_back(s.truth);
+    }
+    double abs_sum = 0.0, bias = 0.0, mean_truth = 0.0, var_truth = 0.0;
+    for (size_t i = 0; i < learned.size(); ++i) {
+      abs_sum += std::abs(learned[i] - truth[i]);
+      bias += learned[i] - truth[i];
+      mean_truth += truth[i];
+    }
+    const double n = static_cast<double>(learned.size());
+    mean_truth /= n;
+    for (double t : truth) var_truth += (t - mean_truth) * (t - mean_truth);
+    all_abs += abs_sum / n;
+    std::printf("| %s | %.3f | %+.3f | %.2f | %.3f |\n", task.name.c_str(), abs_sum / n, bias / n,
+                Pearson(Ranks(learned), Ranks(truth)), std::sqrt(var_truth / n));
+  }
+  std::printf("\nmean over tasks of the mean abs difference: %.3f\n", all_abs / static_cast<double>(task_list.size()));
+  if (!csv_path.empty()) {
+    std::string text = "task,design,learned,ground_truth\n";
+    for (const Sample& s : samples) {
+      std::ostringstream row;
+      row.precision(17);
+      row << s.task << "," << s.design << "," << s.learned << "," << s.truth << "\n";
+      text += row.str();
+    }
+    tasks::WriteFileAtomically(csv_path, text);
+  }
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "objective_agreement: %s\n", e.what());
+    return 1;
+  }
+  return 0;
+}
