@@ -32,6 +32,7 @@
 #include <vector>
 
 #include "design/design_problem.h"
+#include "design/ground_truth_problem.h"
 #include "design/plot.h"
 #include "design/search.h"
 #include "simulator/learned/model_file.h"
@@ -80,10 +81,7 @@ Run RunOne(const tasks::Task& task, simulator::learned::LearnedSimulator& simula
   run.steps = problem.SimulatorSteps();
   run.iterations = summary.iterations;
   run.learned = problem.Evaluate(summary.best_x).exact;
-  const simulator::Trajectory truth = design::GroundTruthTrajectory(task, summary.best_x);
-  run.truth = problem.Objective().Exact(
-      torch::from_blob(const_cast<float*>(truth.positions.data()), {truth.frame_count, truth.particle_count, 2}),
-      truth.birth_frame, summary.best_x);
+  run.truth = design::GroundTruthProblem(task).Value(summary.best_x);
   std::fprintf(stderr, "%-12s %-7s seed %d: learned %.4f, ground truth %.4f, %ld iterations, %.0f s\n", run.task.c_str(),
                optimizer.c_str(), seed, run.learned, run.truth, run.iterations, run.seconds);
   return run;
