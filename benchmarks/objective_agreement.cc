@@ -31,7 +31,7 @@ using namespace flowdesign;
 namespace {
 
 struct Sample {
-  std::string task;
+  size_t task = 0;  // index into the task list
   int design = 0;
   double learned = 0.0, truth = 0.0;
 };
@@ -109,14 +109,13 @@ int main(int argc, char** argv) {
   std::vector<tasks::Task> task_list;
   for (const std::string& name : SplitCommas(task_names)) task_list.push_back(tasks::LoadTask("tasks/" + name + ".json"));
   std::vector<Sample> samples;
-  for (const tasks::Task& task : task_list)
-    for (int k = 0; k < designs; ++k) samples.push_back({task.name, k});
+  for (size_t t = 0; t < task_list.size(); ++t)
+    for (int k = 0; k < designs; ++k) samples.push_back({t, k});
 
   std::atomic<size_t> next_sample{0};
   auto worker = [&]() {
     for (size_t s; (s = next_sample++) < samples.size();) {
-      const tasks::Task& task = *std::find_if(task_list.begin(), task_list.end(),
-                                              [&](const tasks::Task& t) { return t.name == samples[s].task; });
+      const tasks::Task& task = task_list[samples[s].task];
       const design::DesignProblem problem(task, *simulator);
       // Design 0 is the task's own; design k > 0 is the k-th perturbation of search 1.
       const std::vector<double> x = design::StartingPoint(problem, seed, samples[s].design == 0 ? 0 : 1, spread,
@@ -137,10 +136,11 @@ int main(int argc, char** argv) {
   std::printf("| task | mean abs difference | bias (learned - truth) | rank correlation | truth spread (std) |\n");
   std::printf("|---|---|---|---|---|\n");
   double all_abs = 0.0;
-  for (const tasks::Task& task : task_list) {
+  for (size_t t = 0; t < task_list.size(); ++t) {
+    const tasks::Task& task = task_list[t];
     std::vector<double> learned, truth;
     for (const Sample& s : samples) {
-      if (s.task != task.name) continue;
+      if (s.task != t) continue;
       learned.push_back(s.learned);
       truth.push_back(s.truth);
     }
@@ -163,7 +163,7 @@ int main(int argc, char** argv) {
     for (const Sample& s : samples) {
       std::ostringstream row;
       row.precision(17);
-      row << s.task << "," << s.design << "," << s.learned << "," << s.truth << "\n";
+      row << task_list[s.task].name << "," << s.design << "," << s.learned << "," << s.truth << "\n";
       text += row.str();
     }
     tasks::WriteFileAtomically(csv_path, text);

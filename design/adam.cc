@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "design/bounded_transform.h"
+#include "tasks/tool_geometry.h"
 
 namespace flowdesign::design {
 namespace {
@@ -64,13 +65,11 @@ std::vector<std::vector<double>> RestartDraws(const OptimizerRun& run, const std
                                               int iteration) {
   const OptimizerOptions& options = run.options();
   std::mt19937_64 generator = IterationGenerator(options.seed, iteration);
-  std::vector<std::vector<double>> draws(static_cast<size_t>(options.restart_draws), best_x);
-  for (std::vector<double>& x : draws) {
-    for (size_t i = 0; i < x.size(); ++i) {
-      const double range = run.upper()[i] - run.lower()[i];
-      const double moved = x[i] + (2.0 * UniformDouble(generator) - 1.0) * options.restart_spread * range;
-      x[i] = std::clamp(moved, run.lower()[i], run.upper()[i]);
-    }
+  std::vector<std::vector<double>> draws;
+  for (int k = 0; k < options.restart_draws; ++k) {
+    draws.push_back(tasks::MovedWithinBounds(best_x, run.lower(), run.upper(), [&] {
+      return (2.0 * UniformDouble(generator) - 1.0) * options.restart_spread;
+    }));
   }
   return draws;
 }

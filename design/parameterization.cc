@@ -34,10 +34,10 @@ Parameterization::Parameterization(const tasks::Task& task) : tools_(task.tools)
   walls_ = torch::tensor(flat, torch::kFloat64).reshape({wall_capsules_, 5});
   for (const tasks::Tool& tool : task.tools) {
     tool_capsules_ += tool.kind == tasks::ToolKind::kChain ? tool.chain.segments : 1;
-    for (double v : tool.LowerBounds()) lower_.push_back(v);
-    for (double v : tool.UpperBounds()) upper_.push_back(v);
-    for (double v : tool.InitialParameters()) initial_.push_back(v);
   }
+  lower_ = tasks::LowerBounds(task);
+  upper_ = tasks::UpperBounds(task);
+  initial_ = tasks::InitialParameters(task);
 }
 
 bool Parameterization::WithinBounds(const std::vector<double>& x) const {

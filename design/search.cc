@@ -19,6 +19,7 @@
 #include "simulator/learned/learned_simulator.h"
 #include "tasks/file_util.h"
 #include "tasks/task_io.h"
+#include "tasks/tool_geometry.h"
 
 namespace flowdesign::design {
 namespace {
@@ -134,11 +135,7 @@ std::vector<double> StartingPoint(const DesignProblem& problem, std::uint64_t se
   if (start == 0) return x;
   std::mt19937_64 rng(StartSeed(seed, start) ^ 0x57a27ull ^ (static_cast<std::uint64_t>(draw) * 0xD1B54A32D192ED03ull));
   std::uniform_real_distribution<double> u(-spread, spread);
-  for (size_t i = 0; i < x.size(); ++i) {
-    const double lo = problem.LowerBounds()[i], hi = problem.UpperBounds()[i];
-    x[i] = std::clamp(x[i] + u(rng) * (hi - lo), lo, hi);
-  }
-  return x;
+  return tasks::MovedWithinBounds(std::move(x), problem.LowerBounds(), problem.UpperBounds(), [&] { return u(rng); });
 }
 
 std::vector<double> SearchStartingPoint(const DesignProblem& problem, OptimizerKind kind, std::uint64_t seed,

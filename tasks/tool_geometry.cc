@@ -73,12 +73,27 @@ double SolidDisplacement(const Task& task, const std::vector<double>& from, cons
   return largest;
 }
 
-std::vector<double> InitialParameters(const Task& task) {
+namespace {
+
+template <typename PerTool>
+std::vector<double> Flat(const Task& task, PerTool per_tool) {
   std::vector<double> flat;
   for (const Tool& tool : task.tools) {
-    for (double v : tool.InitialParameters()) flat.push_back(v);
+    for (double v : per_tool(tool)) flat.push_back(v);
   }
   return flat;
+}
+
+}  // namespace
+
+std::vector<double> InitialParameters(const Task& task) {
+  return Flat(task, [](const Tool& tool) { return tool.InitialParameters(); });
+}
+std::vector<double> LowerBounds(const Task& task) {
+  return Flat(task, [](const Tool& tool) { return tool.LowerBounds(); });
+}
+std::vector<double> UpperBounds(const Task& task) {
+  return Flat(task, [](const Tool& tool) { return tool.UpperBounds(); });
 }
 
 }  // namespace flowdesign::tasks

@@ -2,6 +2,7 @@
 // The simulators and the renderer see tools and walls only as capsules.
 #pragma once
 
+#include <algorithm>
 #include <vector>
 
 #include "tasks/task.h"
@@ -27,7 +28,19 @@ std::vector<Capsule> SolidCapsules(const Task& task, const std::vector<double>& 
 // capsule end travels, in metres.
 double SolidDisplacement(const Task& task, const std::vector<double>& from, const std::vector<double>& to);
 
-// The task's initial (neutral) design as a flat vector.
+// The task's initial (neutral) design and its bounds as flat vectors (tools in order).
 std::vector<double> InitialParameters(const Task& task);
+std::vector<double> LowerBounds(const Task& task);
+std::vector<double> UpperBounds(const Task& task);
+
+// x with each parameter i moved by offset() x (upper[i] - lower[i]) and clamped into
+// [lower[i], upper[i]]; offset() is called once per parameter, in order (random perturbations
+// of a design: each caller keeps its own random stream).
+template <typename Offset>
+std::vector<double> MovedWithinBounds(std::vector<double> x, const std::vector<double>& lower,
+                                      const std::vector<double>& upper, Offset&& offset) {
+  for (size_t i = 0; i < x.size(); ++i) x[i] = std::clamp(x[i] + offset() * (upper[i] - lower[i]), lower[i], upper[i]);
+  return x;
+}
 
 }  // namespace flowdesign::tasks

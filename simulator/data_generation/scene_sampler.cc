@@ -92,15 +92,10 @@ double ClearanceToSolids(const std::vector<Capsule>& solids, const tasks::Box& b
 Scene SampleTaskScene(const Recipe& r, std::mt19937_64& rng) {
   const tasks::Task& task =
       r.task_scenes[std::uniform_int_distribution<size_t>(0, r.task_scenes.size() - 1)(rng)];
-  std::vector<double> x = tasks::InitialParameters(task), lower, upper;
-  for (const tasks::Tool& tool : task.tools) {
-    for (double v : tool.LowerBounds()) lower.push_back(v);
-    for (double v : tool.UpperBounds()) upper.push_back(v);
-  }
   const double spread = r.task_scene_spread * Uniform(rng, 0, 1);
-  for (size_t i = 0; i < x.size(); ++i) {
-    x[i] = std::clamp(x[i] + Uniform(rng, -1, 1) * spread * (upper[i] - lower[i]), lower[i], upper[i]);
-  }
+  const std::vector<double> x =
+      tasks::MovedWithinBounds(tasks::InitialParameters(task), tasks::LowerBounds(task), tasks::UpperBounds(task),
+                               [&] { return Uniform(rng, -1, 1) * spread; });
   Scene scene = BuildScene(task, x);
   scene.frames = r.frames;
   return scene;

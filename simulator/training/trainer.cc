@@ -275,16 +275,16 @@ TrainSummary Train(const std::string& data_dir, const TrainConfig& input_config,
   const Dataset train = LoadSplit(data_dir, "train", config.model.history, o.max_train_trajectories);
   const Dataset valid = LoadSplit(data_dir, "valid", config.model.history);
   const std::string checkpoint_path = out_dir + "/checkpoint.fdm";
+  // The weights this run starts from: its checkpoint (resuming), the init_from model, or none.
   // A fine-tune keeps the normalization of the model it starts from, so that it starts as that
   // simulator even on data with other statistics; a resumed run keeps its checkpoint's.
-  learned::Normalization normalization = LoadNormalization(data_dir);
-  if (fs::exists(checkpoint_path)) {
-    normalization = learned::ReadModelFile(checkpoint_path).normalization;
-  } else if (!o.init_from.empty()) {
-    normalization = learned::ReadModelFile(o.init_from).normalization;
-  }
+  const bool resuming = fs::exists(checkpoint_path);
+  learned::ModelFile start_model;
+  if (resuming) learned::LoadModel(checkpoint_path, &start_model);
+  else if (!o.init_from.empty()) learned::LoadModel(o.init_from, &start_model);
+  const bool from_model = resuming || !o.init_from.empty();
   torch::manual_seed(o.seed);
-  LearnedSimulator simulator(config.model, normalization);
+  LearnedSimulator simulator(config.model, from_model ? start_model.normalization : LoadNormalization(data_dir));
   Adam adam;
   adam.Init(simulator);
 
@@ -294,9 +294,8 @@ TrainSummary Train(const std::string& data_dir, const TrainConfig& input_config,
   int64_t step = 0;
   double best = std::numeric_limits<double>::infinity();
   double previous_seconds = 0.0;
-  if (fs::exists(checkpoint_path)) {
-    learned::ModelFile file;
-    auto loaded = learned::LoadModel(checkpoint_path, &file);
+  if (resuming) {
+    const learned::ModelFile& file = start_model;
     // The density projection acts only in rollouts, not on the one-step training: it may change
     // between runs, but then the best validation error so far is not comparable any more.
     nlohmann::json trained = learned::ModelConfigToJson(file.config), wanted = learned::ModelConfigToJson(config.model);
@@ -326,11 +325,7 @@ TrainSummary Train(const std::string& data_dir, const TrainConfig& input_config,
     }
     tasks::WriteFileAtomically(log_path, kept);
   } else {
-    if (!o.init_from.empty()) {
-      learned::ModelFile file;
-      learned::LoadModel(o.init_from, &file);
-      CopyNetworkParameters(file, o.init_from + ": init_from", simulator);
-    }
+    if (from_model) CopyNetworkParameters(start_model, o.init_from + ": init_from", simulator);
     nlohmann::json saved{{"model", learned::ModelConfigToJson(config.model)},
                          {"training", TrainingOptionsToJson(o)}, {"data", data_dir}, {"recipe", recipe}};
     tasks::WriteFileAtomically(out_dir + "/config.json", saved.dump(2) + "\n");
