@@ -9,6 +9,7 @@
 //                                     [--runs docs/results_runs.csv] [--threads 1] [--jobs 1] [--quick]
 //                                     [--tasks contain_16,contain_32]   (only these tasks' runs and rows)
 //                                     [--task-budget maze=120 ...]   (another budget for one task's runs)
+//                                     [--designs DIR]   (each run's best design as DIR/TASK-OPTIMIZER-seedN.json)
 //
 // --jobs K runs K optimizations at once (each with --threads LibTorch threads), so one machine's
 // cores all work while every run keeps the same per-run budget and resources.
@@ -48,6 +49,7 @@ struct Run {
   int parameters = 0, seed = 0;
   double learned = 0.0, truth = 0.0, seconds = 0.0;
   long steps = 0, iterations = 0;
+  std::vector<double> best_x;  // only for runs made by this program, not those read from the log
 };
 
 Run RunOne(const tasks::Task& task, simulator::learned::LearnedSimulator& simulator, const std::string& optimizer,
@@ -80,6 +82,7 @@ Run RunOne(const tasks::Task& task, simulator::learned::LearnedSimulator& simula
   run.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   run.steps = problem.SimulatorSteps();
   run.iterations = summary.iterations;
+  run.best_x = summary.best_x;
   run.learned = problem.Evaluate(summary.best_x).exact;
   run.truth = design::GroundTruthProblem(task).Value(summary.best_x);
   std::fprintf(stderr, "%-12s %-7s seed %d: learned %.4f, ground truth %.4f, %ld iterations, %.0f s\n", run.task.c_str(),
@@ -105,7 +108,7 @@ class RunLog {
       rows_.push_back(line);
       if (checksum != checksum_) continue;
       Run r{task, optimizer, std::stoi(parameters), std::stoi(seed), std::stod(learned), std::stod(truth),
-            std::stod(seconds), std::stol(steps), std::stol(iterations)};
+            std::stod(seconds), std::stol(steps), std::stol(iterations), {}};
       done_[Key(task, optimizer, r.seed, std::stod(budget_text))] = r;
     }
   }
@@ -158,6 +161,7 @@ int main(int argc, char** argv) {
   int jobs = 1;     // runs at once
   bool quick = false;
   std::string only_tasks;  // comma-separated task names; empty: every task
+  std::string designs_dir;  // where each run's best design goes; empty: nowhere
   std::map<std::string, double> task_budgets;  // --task-budget NAME=SECONDS
   for (int i = 1; i < argc; ++i) {
     const std::string arg = argv[i];
@@ -172,6 +176,7 @@ int main(int argc, char** argv) {
     else if (arg == "--jobs") jobs = std::max(1, std::stoi(next()));
     else if (arg == "--quick") quick = true;  // one seed, 5 s budgets: checks the program runs
     else if (arg == "--tasks") only_tasks = "," + next() + ",";  // a partial table, e.g. to try a model
+    else if (arg == "--designs") designs_dir = next();
     else if (arg == "--task-budget") {
       const std::string value = next();
       const size_t equals = value.find('=');
@@ -187,7 +192,7 @@ int main(int argc, char** argv) {
       task_budgets[value.substr(0, equals)] = seconds;
     }
     else {
-      std::fprintf(stderr, "usage: design_results [--model M] [--budget-seconds S] [--seeds N] [--out MD] [--plot SVG] [--runs CSV] [--threads N] [--jobs K] [--quick] [--tasks NAME,NAME] [--task-budget NAME=S ...]\n");
+      std::fprintf(stderr, "usage: design_results [--model M] [--budget-seconds S] [--seeds N] [--out MD] [--plot SVG] [--runs CSV] [--threads N] [--jobs K] [--quick] [--tasks NAME,NAME] [--task-budget NAME=S ...] [--designs DIR]\n");
       return 2;
     }
   }
@@ -252,7 +257,13 @@ int main(int argc, char** argv) {
     for (size_t k; !failed && (k = next_job++) < missing.size();) {
       try {
         const Job& job = *missing[k];
-        log.Add(RunOne(job.task, *simulator, job.optimizer, job.seed, job.budget, threads), job.budget);
+        const Run run = RunOne(job.task, *simulator, job.optimizer, job.seed, job.budget, threads);
+        if (!designs_dir.empty()) {
+          std::filesystem::create_directories(designs_dir);
+          tasks::SaveDesign(job.task, {job.task.name, run.best_x},
+                            designs_dir + "/" + job.task.name + "-" + job.optimizer + "-seed" + std::to_string(job.seed) + ".json");
+        }
+        log.Add(run, job.budget);
       } catch (const std::exception& e) {
         std::fprintf(stderr, "%s %s seed %d failed: %s\n", missing[k]->task.name.c_str(), missing[k]->optimizer.c_str(),
                      missing[k]->seed, e.what());

@@ -3,6 +3,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <limits>
 #include <random>
 #include <stdexcept>
 #include <vector>
@@ -110,6 +111,9 @@ void AdamOptimizer::Run(OptimizerRun* run) const {
   double best_value = 0.0;
   int since_best = 0;
   double step_scale = 1.0;
+  // The value where the step that led to z started (OptimizerOptions::backtrack); +inf when z
+  // was not reached by a judged step.
+  double step_start_value = std::numeric_limits<double>::infinity();
   TrustRadius trust;
   trust.radius_m = options.max_step_m;
   const bool adaptive = options.max_step_adapt > 1.0 && options.max_step_m > 0.0;
@@ -137,6 +141,9 @@ void AdamOptimizer::Run(OptimizerRun* run) const {
         trust.value_before = state.at("trust_value_before").get<double>();
         trust.limited = state.at("trust_limited").get<bool>();
       }
+      if (state.contains("step_start_value")) {  // absent in states written before backtracking
+        step_start_value = DoubleFromJson(state.at("step_start_value"));
+      }
     } catch (const nlohmann::json::exception& e) {
       throw std::invalid_argument(std::string("resume state: algorithm: ") + e.what());
     }
@@ -158,6 +165,7 @@ void AdamOptimizer::Run(OptimizerRun* run) const {
       if (adaptive) trust.Judge(value, options.max_step_m, options.max_step_adapt);
       double value_here = value;  // the objective where this step starts
       bool hopped = false;
+      bool rejected = false;
       if (best_z.empty() || value < best_value) {
         best_z = z;
         best_gradient_z = gradient_z;
@@ -183,8 +191,18 @@ void AdamOptimizer::Run(OptimizerRun* run) const {
           step_scale *= 0.5;
           value_here = best_value;
         }
+      } else if (options.backtrack && has_last_step && value > step_start_value) {
+        // The step made things worse: try half of it from where it started. Adam's moments have
+        // already taken the gradient there, so the one here is not used.
+        for (size_t i = 0; i < n; ++i) {
+          last_step[i] *= 0.5;
+          z[i] -= last_step[i];
+        }
+        rejected = true;
       }
-      if (!hopped) {
+      if (hopped) step_start_value = std::numeric_limits<double>::infinity();
+      if (!hopped && !rejected) {
+        step_start_value = value_here;
         ++steps;
         const double correction1 = 1.0 - std::pow(options.adam_beta1, steps);
         const double correction2 = 1.0 - std::pow(options.adam_beta2, steps);
@@ -234,7 +252,8 @@ void AdamOptimizer::Run(OptimizerRun* run) const {
                             {"trust_radius", trust.radius_m},
                             {"trust_predicted_decrease", trust.predicted_decrease},
                             {"trust_value_before", trust.value_before},
-                            {"trust_limited", trust.limited}};
+                            {"trust_limited", trust.limited},
+                            {"step_start_value", DoubleToJson(step_start_value)}};
     const bool go_on = run->EndIteration(value, x, std::move(state));
     if (failed) {
       run->SetTermination(OptimizerTermination::kFailure,

@@ -163,6 +163,7 @@ OptimizerOptions OptionsFromSettings(const tasks::OptimizerSettings& settings,
   options.max_step_adapt = settings.max_step_adapt;
   options.restart_draws = settings.restart_draws;
   options.restart_spread = settings.restart_spread;
+  options.backtrack = settings.backtrack;
   options.population = settings.population;
   options.elite_fraction = settings.elite_fraction;
   options.seed = seed;
@@ -179,6 +180,7 @@ nlohmann::json OptionsToJson(const OptimizerOptions& o) {
           {"max_step_adapt", o.max_step_adapt},
           {"restart_draws", o.restart_draws},
           {"restart_spread", o.restart_spread},
+          {"backtrack", o.backtrack},
           {"adam_beta1", o.adam_beta1},
           {"adam_beta2", o.adam_beta2},
           {"adam_epsilon", o.adam_epsilon},
@@ -234,6 +236,11 @@ OptimizerOptions OptionsFromJson(const nlohmann::json& json) {
       o.restart_draws = get_integer(key, value);
     } else if (key == "restart_spread") {
       o.restart_spread = get_number(key, value);
+    } else if (key == "backtrack") {
+      if (!value.is_boolean()) {
+        throw std::invalid_argument(FieldError(key, "must be true or false", value.dump()));
+      }
+      o.backtrack = value.get<bool>();
     } else if (key == "adam_beta1") {
       o.adam_beta1 = get_number(key, value);
     } else if (key == "adam_beta2") {

@@ -65,6 +65,12 @@ struct OptimizerOptions {
   // shallow basin (a flat cup that spills) hops to a deeper one. >= 0; 0 = off.
   int restart_draws = 0;
   double restart_spread = 0.3;  // in (0, 1]
+  // A step whose objective is worse than where it started is not taken further: Adam tries half
+  // of it instead (and half again), its moments unchanged, until a point is no worse or
+  // restart_patience runs out. Without it Adam walks on from a worse point, and on rough
+  // objectives (the maze: one step moved water into another channel, 0.55 -> 0.64) it spends
+  // iterations there before a restart brings it back.
+  bool backtrack = false;
   double adam_beta1 = 0.9;      // first-moment decay, in [0, 1)
   double adam_beta2 = 0.999;    // second-moment decay, in [0, 1)
   double adam_epsilon = 1e-8;   // added to sqrt(second moment), > 0

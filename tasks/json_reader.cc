@@ -130,6 +130,11 @@ std::uint64_t JsonNode::Unsigned() const {
   return value_->get<std::uint64_t>();
 }
 
+bool JsonNode::Boolean() const {
+  if (!value_->is_boolean()) Fail("must be true or false");
+  return value_->get<bool>();
+}
+
 std::string JsonNode::String() const {
   if (!value_->is_string()) Fail("must be a string");
   return value_->get<std::string>();

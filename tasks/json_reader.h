@@ -76,6 +76,7 @@ class JsonNode {
   double Number(const Rule& rule = AnyNumber()) const;
   int Integer(const Rule& rule = AnyNumber()) const;  // also within the range of int
   std::uint64_t Unsigned() const;
+  bool Boolean() const;
   std::string String() const;
   std::string Name() const;  // a non-empty string
   Vec2 Point() const;        // [x, y], both finite

@@ -134,6 +134,7 @@ struct OptimizerSettings {
   double max_step_adapt = 1.0;  // Adam: > 1 lets max_step adapt within [max_step, max_step * F]
   int restart_draws = 0;        // Adam: random designs tried around the best at each restart
   double restart_spread = 0.3;  // Adam: their distance, up to this fraction of each range
+  bool backtrack = false;       // Adam: a step that makes the objective worse is halved
   int population = 16;          // CEM / random: samples per iteration
   double elite_fraction = 0.25; // CEM
   int starts = 1;               // independent searches

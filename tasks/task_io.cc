@@ -346,7 +346,7 @@ ObjectiveTerm ReadTerm(const JsonNode& node, const Task& task) {
 
 OptimizerSettings ReadOptimizer(const JsonNode& node) {
   node.AllowOnly({"name", "iterations", "learning_rate", "learning_rate_decay", "restart_patience",
-                  "max_step", "max_step_adapt", "restart_draws", "restart_spread", "population",
+                  "max_step", "max_step_adapt", "restart_draws", "restart_spread", "backtrack", "population",
                   "elite_fraction", "starts"});
   OptimizerSettings settings;
   if (auto name = node.Optional("name")) {
@@ -375,6 +375,7 @@ OptimizerSettings ReadOptimizer(const JsonNode& node) {
     }
   }
   if (auto n = node.Optional("restart_spread")) settings.restart_spread = n->Number(Above(0).AtMost(1));
+  if (auto n = node.Optional("backtrack")) settings.backtrack = n->Boolean();
   if (auto n = node.Optional("population")) settings.population = n->Integer(AtLeast(2));
   if (auto n = node.Optional("elite_fraction")) {
     settings.elite_fraction = n->Number(Above(0).AtMost(1));
@@ -476,7 +477,7 @@ ordered_json OrderedTaskJson(const Task& task) {
                     {"restart_patience", o.restart_patience}, {"max_step", o.max_step_m},
                     {"max_step_adapt", o.max_step_adapt},
                     {"restart_draws", o.restart_draws}, {"restart_spread", o.restart_spread},
-                    {"population", o.population},
+                    {"backtrack", o.backtrack}, {"population", o.population},
                     {"elite_fraction", o.elite_fraction}, {"starts", o.starts}};
   return j;
 }

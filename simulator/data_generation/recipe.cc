@@ -5,11 +5,18 @@
 
 #include "tasks/file_util.h"
 #include "tasks/task_io.h"
+#include "tasks/tool_geometry.h"
 
 namespace flowdesign::simulator::data {
 namespace {
 
 nlohmann::json RangeJson(Range r) { return nlohmann::json::array({r.min, r.max}); }
+
+nlohmann::json DesignScenesJson(const std::vector<Recipe::DesignScene>& scenes) {
+  nlohmann::json list = nlohmann::json::array();
+  for (const Recipe::DesignScene& s : scenes) list.push_back({{"task", s.task_file}, {"design", s.design_file}});
+  return list;
+}
 
 }  // namespace
 
@@ -30,7 +37,8 @@ nlohmann::json RecipeToJson(const Recipe& r) {
           {"obstacle_weights", {{"chain", r.chain_weight}, {"cup", r.cup_weight}, {"ramp", r.ramp_weight}, {"wall", r.wall_weight}}},
           {"max_particles", r.max_particles},
           {"task_scenes", {{"files", r.task_scene_files}, {"fraction", r.task_scene_fraction},
-                           {"spread", r.task_scene_spread}}}};
+                           {"spread", r.task_scene_spread}, {"designs", DesignScenesJson(r.task_scene_designs)},
+                           {"design_spread", r.task_scene_design_spread}}}};
 }
 
 Recipe RecipeFromJson(const nlohmann::json& json, const std::string& source) {
@@ -86,6 +94,17 @@ Recipe RecipeFromJson(const nlohmann::json& json, const std::string& source) {
     r.task_scene_files = merged["task_scenes"]["files"].get<std::vector<std::string>>();
     r.task_scene_fraction = merged["task_scenes"]["fraction"].get<double>();
     r.task_scene_spread = merged["task_scenes"]["spread"].get<double>();
+    r.task_scene_design_spread = merged["task_scenes"]["design_spread"].get<double>();
+    const nlohmann::json& designs = merged["task_scenes"]["designs"];
+    for (size_t i = 0; i < designs.size(); ++i) {
+      const nlohmann::json& d = designs[i];
+      if (!d.is_object() || d.size() != 2 || !d.contains("task") || !d.contains("design") ||
+          !d["task"].is_string() || !d["design"].is_string()) {
+        throw fail("task_scenes.designs[" + std::to_string(i) + "]",
+                   "must be {\"task\": TASK_FILE, \"design\": DESIGN_FILE}");
+      }
+      r.task_scene_designs.push_back({d["task"].get<std::string>(), d["design"].get<std::string>()});
+    }
   } catch (const nlohmann::json::exception& e) {
     throw std::invalid_argument(source + ": " + e.what());
   }
@@ -107,24 +126,43 @@ Recipe RecipeFromJson(const nlohmann::json& json, const std::string& source) {
     throw fail("task_scenes.fraction", "must be in [0, 1]");
   }
   if (!(r.task_scene_spread >= 0.0 && r.task_scene_spread <= 1.0)) throw fail("task_scenes.spread", "must be in [0, 1]");
-  if (r.task_scene_fraction > 0.0 && r.task_scene_files.empty()) {
+  if (!(r.task_scene_design_spread >= 0.0 && r.task_scene_design_spread <= 1.0)) {
+    throw fail("task_scenes.design_spread", "must be in [0, 1]");
+  }
+  if (r.task_scene_fraction > 0.0 && r.task_scene_files.empty() && r.task_scene_designs.empty()) {
     throw fail("task_scenes.files", "a fraction > 0 needs at least one task file");
   }
-  for (const std::string& file : r.task_scene_files) {
+  // Loads a task scene's task, which must be simulated like the recipe's own scenes.
+  const auto load_task = [&](const std::string& file, const std::string& field) {
     tasks::Task task;
     try {
       task = tasks::LoadTask(file);
     } catch (const std::exception& e) {
-      throw fail("task_scenes.files", e.what());
+      throw fail(field, e.what());
     }
     const auto differs = [](double a, double b) { return std::abs(a - b) > 1e-9 * std::max(1.0, std::abs(b)); };
     if (differs(task.particle_spacing_m, r.particle_spacing_m) || differs(task.horizon.frame_dt_s, r.frame_dt_s) ||
         differs(task.gravity.y, r.gravity_y) || task.gravity.x != 0.0 || differs(task.domain.min.x, r.domain.min.x) ||
         differs(task.domain.min.y, r.domain.min.y) || differs(task.domain.max.x, r.domain.max.x) ||
         differs(task.domain.max.y, r.domain.max.y)) {
-      throw fail("task_scenes.files", file + ": its domain, particle spacing, frame dt or gravity differ from the recipe's");
+      throw fail(field, file + ": its domain, particle spacing, frame dt or gravity differ from the recipe's");
     }
-    r.task_scenes.push_back(std::move(task));
+    return task;
+  };
+  for (const std::string& file : r.task_scene_files) {
+    r.task_scenes.push_back(load_task(file, "task_scenes.files"));
+    r.task_scene_centers.push_back(tasks::InitialParameters(r.task_scenes.back()));
+    r.task_scene_spreads.push_back(r.task_scene_spread);
+  }
+  for (size_t i = 0; i < r.task_scene_designs.size(); ++i) {
+    const std::string field = "task_scenes.designs[" + std::to_string(i) + "]";
+    r.task_scenes.push_back(load_task(r.task_scene_designs[i].task_file, field));
+    try {
+      r.task_scene_centers.push_back(tasks::LoadDesign(r.task_scene_designs[i].design_file, r.task_scenes.back()).parameters);
+    } catch (const std::exception& e) {
+      throw fail(field, e.what());
+    }
+    r.task_scene_spreads.push_back(r.task_scene_design_spread);
   }
   return r;
 }

@@ -47,7 +47,20 @@ struct Recipe {
   std::vector<std::string> task_scene_files;
   double task_scene_fraction = 0.0;
   double task_scene_spread = 0.5;
-  std::vector<tasks::Task> task_scenes;  // the loaded task_scene_files (not part of the JSON)
+  // Designs an optimizer produced, so that the model also learns the scenes where a design
+  // search ends (a cup full of water), which random designs rarely are: each {task file, design
+  // file} pair is one more choice among the task scenes, its tools at that design with each
+  // parameter moved by up to u x task_scene_design_spread of its range.
+  struct DesignScene {
+    std::string task_file, design_file;
+  };
+  std::vector<DesignScene> task_scene_designs;
+  double task_scene_design_spread = 0.1;
+  // Loaded (not part of the JSON): one entry per task file, then one per design scene, each with
+  // the design its random designs are drawn around and how far.
+  std::vector<tasks::Task> task_scenes;
+  std::vector<std::vector<double>> task_scene_centers;
+  std::vector<double> task_scene_spreads;
 };
 
 nlohmann::json RecipeToJson(const Recipe& recipe);

@@ -88,13 +88,14 @@ double ClearanceToSolids(const std::vector<Capsule>& solids, const tasks::Box& b
   return best;
 }
 
-// A scene of one of the recipe's design tasks with a random design (Recipe::task_scene_files).
+// A scene of one of the recipe's design tasks with a random design (Recipe::task_scene_files and
+// task_scene_designs).
 Scene SampleTaskScene(const Recipe& r, std::mt19937_64& rng) {
-  const tasks::Task& task =
-      r.task_scenes[std::uniform_int_distribution<size_t>(0, r.task_scenes.size() - 1)(rng)];
-  const double spread = r.task_scene_spread * Uniform(rng, 0, 1);
+  const size_t k = std::uniform_int_distribution<size_t>(0, r.task_scenes.size() - 1)(rng);
+  const tasks::Task& task = r.task_scenes[k];
+  const double spread = r.task_scene_spreads[k] * Uniform(rng, 0, 1);
   const std::vector<double> x =
-      tasks::MovedWithinBounds(tasks::InitialParameters(task), tasks::LowerBounds(task), tasks::UpperBounds(task),
+      tasks::MovedWithinBounds(r.task_scene_centers[k], tasks::LowerBounds(task), tasks::UpperBounds(task),
                                [&] { return Uniform(rng, -1, 1) * spread; });
   Scene scene = BuildScene(task, x);
   scene.frames = r.frames;

@@ -297,12 +297,14 @@ TEST_CASE("Optimizer names round-trip and unknown names are rejected", "[optimiz
   options.population = 5;
   options.elite_fraction = 0.4;
   options.seed = 18446744073709551615ULL;
+  options.backtrack = true;
   const OptimizerOptions back = OptionsFromJson(json::parse(OptionsToJson(options).dump()));
   REQUIRE(back.kind == OptimizerKind::kCem);
   REQUIRE(back.iterations == 7);
   REQUIRE(back.population == 5);
   REQUIRE(back.elite_fraction == 0.4);
   REQUIRE(back.seed == options.seed);
+  REQUIRE(back.backtrack);
   REQUIRE(OptionsToJson(back) == OptionsToJson(options));
   REQUIRE(OptionsFromJson(json{{"name", "lbfgs"}}).kind == OptimizerKind::kLbfgs);
   REQUIRE_THROWS_MATCHES(OptionsFromJson(json{{"name", "foo"}}), std::invalid_argument,
@@ -311,6 +313,8 @@ TEST_CASE("Optimizer names round-trip and unknown names are rejected", "[optimiz
                          Message("optimizer.populaton: unknown field"));
   REQUIRE_THROWS_MATCHES(OptionsFromJson(json{{"population", 1}}), std::invalid_argument,
                          Message("optimizer.population: must be >= 2 (got 1)"));
+  REQUIRE_THROWS_MATCHES(OptionsFromJson(json{{"backtrack", "yes"}}), std::invalid_argument,
+                         Message("optimizer.backtrack: must be true or false (got \"yes\")"));
 
   tasks::OptimizerSettings settings;
   settings.kind = OptimizerKind::kRandom;
@@ -893,6 +897,43 @@ TEST_CASE("Adam with restart_draws hops from a shallow basin to a deeper one", "
   CHECK(deep.final_state["algorithm"]["step_scale"].get<double>() < 1.0);
   CHECK(deep.best_value < -0.99);
   RequireAdamResumesExactly(problem, {0.21}, options);
+}
+
+TEST_CASE("Adam with backtrack halves a step that made things worse instead of walking on", "[optimizer]") {
+  const UphillGradientProblem problem;
+  OptimizerOptions options = Options(OptimizerKind::kAdam, 6);
+  options.learning_rate = 0.1;
+  options.backtrack = true;
+  const OptimizerSummary halved = Optimize(problem, {0.0}, options);
+  // x = tanh(z): the first step (z 0.1) is worse than x = 0, so each later point is half of the
+  // previous step from 0: z = 0.05, 0.025, ...
+  for (int k = 1; k < 6; ++k) {
+    CHECK(halved.records[k].x[0] == Approx(std::tanh(0.1 / std::pow(2.0, k - 1))).epsilon(1e-6));
+  }
+  options.backtrack = false;
+  CHECK(Optimize(problem, {0.0}, options).records[5].x[0] > std::tanh(0.3));
+
+  // On Rosenbrock with a step too large for its valley, every point that is worse than the best
+  // so far is followed by half of the step that led to it, from the best point.
+  const RosenbrockProblem valley;
+  const BoundedTransform transform(valley.LowerBounds(), valley.UpperBounds());
+  options = Options(OptimizerKind::kAdam, 60);
+  options.learning_rate = 0.3;
+  options.backtrack = true;
+  const OptimizerSummary summary = Optimize(valley, {-1.2, 1.0}, options);
+  int rejected = 0;
+  for (size_t k = 1; k + 1 < summary.records.size(); ++k) {
+    if (!(summary.records[k].value > summary.records[k - 1].best_value)) continue;
+    ++rejected;
+    const std::vector<double> start = transform.ZFromX(summary.records[k - 1].best_x);
+    const std::vector<double> worse = transform.ZFromX(summary.records[k].x);
+    const std::vector<double> next = transform.ZFromX(summary.records[k + 1].x);
+    for (size_t i = 0; i < 2; ++i) CHECK(next[i] - start[i] == Approx(0.5 * (worse[i] - start[i])).margin(1e-9));
+  }
+  CHECK(rejected > 0);
+  CHECK(summary.best_value < 0.5 * summary.initial_value);
+  options.restart_patience = 3;
+  RequireAdamResumesExactly(valley, {-1.2, 1.0}, options);
 }
 
 TEST_CASE("Adam with max_step_adapt resumes exactly where it stopped", "[optimizer]") {

@@ -91,6 +91,84 @@ TEST_CASE("task scenes are the task's scene with a random design, as often as th
   }
 }
 
+// A recipe whose only task scenes are one saved design of the contain task: its chain bent into
+// a cup (first joint -40 degrees, the others +12).
+json DesignSceneRecipe(double design_spread) {
+  const std::string task_file = testing::SourcePath("tasks/contain.json");
+  const tasks::Task task = tasks::LoadTask(task_file);
+  std::vector<double> cup(task.tools[0].ParameterCount(), 12.0);
+  cup[0] = -40.0;
+  const std::string design_file = testing::OutputDir("recipe_design_scenes") + "/cup.json";
+  tasks::SaveDesign(task, {task.name, cup}, design_file);
+  return {{"seed", 3},
+          {"frames", 40},
+          {"task_scenes",
+           {{"fraction", 1.0},
+            {"designs", {{{"task", task_file}, {"design", design_file}}}},
+            {"design_spread", design_spread}}}};
+}
+
+TEST_CASE("design scenes are drawn around the saved design, as far as design_spread says", "[data]") {
+  const Recipe recipe = RecipeFromJson(DesignSceneRecipe(0.0), "r.json");
+  REQUIRE(recipe.task_scenes.size() == 1);
+  REQUIRE(recipe.task_scene_centers[0].size() == 8);
+  CHECK(recipe.task_scene_centers[0][0] == -40.0);
+  CHECK(recipe.task_scene_centers[0][7] == 12.0);
+  const Recipe again = RecipeFromJson(RecipeToJson(recipe), "again.json");
+  REQUIRE(again.task_scene_designs.size() == 1);
+  CHECK(again.task_scene_designs[0].design_file == recipe.task_scene_designs[0].design_file);
+  CHECK(again.task_scene_centers == recipe.task_scene_centers);
+
+  // Spread 0: every scene is the saved design exactly; spread 0.2: near it, never the neutral chain.
+  const tasks::Task& task = recipe.task_scenes[0];
+  const Scene cup = BuildScene(task, recipe.task_scene_centers[0]);
+  const Scene neutral = BuildScene(task, tasks::InitialParameters(task));
+  std::mt19937_64 rng(4);
+  for (int k = 0; k < 3; ++k) {
+    const Scene scene = SampleScene(recipe, rng);
+    REQUIRE(scene.solids.size() == cup.solids.size());
+    CHECK(scene.solids.back().b.x == cup.solids.back().b.x);
+    CHECK(scene.solids.back().b.y == cup.solids.back().b.y);
+  }
+  const Recipe near = RecipeFromJson(DesignSceneRecipe(0.2), "r.json");
+  for (int k = 0; k < 10; ++k) {
+    const Scene scene = SampleScene(near, rng);
+    REQUIRE(scene.solids.size() == cup.solids.size());
+    // Each joint moves at most 0.2 x 120 degrees; the tip stays far from the straight chain's.
+    const double tip_moved = std::hypot(scene.solids.back().b.x - cup.solids.back().b.x,
+                                        scene.solids.back().b.y - cup.solids.back().b.y);
+    CHECK(tip_moved > 0.0);
+    CHECK(std::abs(scene.solids.back().b.x - neutral.solids.back().b.x) > 0.05);
+  }
+}
+
+TEST_CASE("bad design scenes are errors naming the recipe and the entry", "[data]") {
+  const auto error = [](json recipe) {
+    try {
+      RecipeFromJson(recipe, "r.json");
+    } catch (const std::invalid_argument& e) {
+      return std::string(e.what());
+    }
+    return std::string("no error");
+  };
+  json recipe = DesignSceneRecipe(0.1);
+  recipe["task_scenes"]["design_spread"] = 1.5;
+  CHECK(error(recipe) == "r.json: task_scenes.design_spread: must be in [0, 1]");
+  recipe = DesignSceneRecipe(0.1);
+  recipe["task_scenes"]["designs"][0].erase("design");
+  CHECK(error(recipe) == "r.json: task_scenes.designs[0]: must be {\"task\": TASK_FILE, \"design\": DESIGN_FILE}");
+  recipe = DesignSceneRecipe(0.1);
+  recipe["task_scenes"]["designs"][0]["design"] = "no/such/design.json";
+  CHECK_THAT(error(recipe), Contains("r.json: task_scenes.designs[0]:") && Contains("no/such/design.json"));
+  // A design of another task (a 16-joint chain) does not fit the 8-joint contain task.
+  const tasks::Task other = tasks::LoadTask(testing::SourcePath("tasks/contain_16.json"));
+  const std::string other_file = testing::OutputDir("recipe_design_scenes_other") + "/other.json";
+  tasks::SaveDesign(other, {other.name, tasks::InitialParameters(other)}, other_file);
+  recipe = DesignSceneRecipe(0.1);
+  recipe["task_scenes"]["designs"][0]["design"] = other_file;
+  CHECK_THAT(error(recipe), Contains("r.json: task_scenes.designs[0]:") && Contains("other.json"));
+}
+
 TEST_CASE("a recipe without task scenes draws the same scenes whatever task files it lists", "[data]") {
   json with_files = TaskSceneRecipe(0.0, 0.5);
   json without = with_files;

@@ -50,7 +50,7 @@ const json& BaseTask() {
     "seed": 7,
     "optimizer": {"name": "cem", "iterations": 30, "learning_rate": 0.1, "learning_rate_decay": 0.98,
                   "restart_patience": 5, "max_step": 0.015, "max_step_adapt": 4,
-                  "restart_draws": 6, "restart_spread": 0.2, "population": 12, "elite_fraction": 0.5, "starts": 2}
+                  "restart_draws": 6, "restart_spread": 0.2, "backtrack": true, "population": 12, "elite_fraction": 0.5, "starts": 2}
   })");
   return base;
 }
@@ -177,6 +177,7 @@ void CheckSameTask(const Task& a, const Task& b) {
   CHECK(a.optimizer.max_step_adapt == b.optimizer.max_step_adapt);
   CHECK(a.optimizer.restart_draws == b.optimizer.restart_draws);
   CHECK(a.optimizer.restart_spread == b.optimizer.restart_spread);
+  CHECK(a.optimizer.backtrack == b.optimizer.backtrack);
   CHECK(a.optimizer.population == b.optimizer.population);
   CHECK(a.optimizer.elite_fraction == b.optimizer.elite_fraction);
   CHECK(a.optimizer.starts == b.optimizer.starts);
@@ -220,6 +221,7 @@ TEST_CASE("the base task parses into the data model", "[task_io]") {
   CHECK(task.optimizer.max_step_adapt == 4.0);
   CHECK(task.optimizer.restart_draws == 6);
   CHECK(task.optimizer.restart_spread == 0.2);
+  CHECK(task.optimizer.backtrack);
   CHECK(task.seed == 7);
 }
 
@@ -239,6 +241,7 @@ TEST_CASE("optional fields take their documented defaults", "[task_io]") {
   CHECK(task.optimizer.max_step_adapt == 1.0);
   CHECK(task.optimizer.restart_draws == 0);
   CHECK(task.optimizer.restart_spread == 0.3);
+  CHECK_FALSE(task.optimizer.backtrack);
   CHECK(task.blocks[0].velocity.x == 0.0);
   CHECK(task.emitters[0].start_s == 0.0);
   CHECK(task.tools[0].chain.initial_angle_deg == std::vector<double>{0, 0, 0});
@@ -433,6 +436,8 @@ TEST_CASE("malformed tasks: regions, objective, horizon and optimizer", "[task_i
        "bad.json: optimizer.restart_draws: must be >= 0 (got -2)"},
       {{Replace("/optimizer/restart_patience", 0)},
        "bad.json: optimizer.restart_draws: needs restart_patience > 0 (the draws are tried at a restart)"},
+      {{Replace("/optimizer/backtrack", 1)},
+       "bad.json: optimizer.backtrack: must be true or false"},
       {{Replace("/optimizer/restart_spread", 0)},
        "bad.json: optimizer.restart_spread: must be > 0 (got 0)"},
       {{Replace("/optimizer/restart_spread", 2)},
