@@ -202,12 +202,8 @@ long CurrentRssMb() {
   return -1;
 }
 
-}  // namespace
-
-int main(int argc, char** argv) {
-  std::setvbuf(stdout, nullptr, _IOLBF, 0);  // show each row as soon as it is measured
-  const std::string source = argc > 1 ? argv[1] : "models/default/model.fdm";
-  ConfigureTorchThreads(0);
+// The model file, or for a training config an untrained network of that shape.
+std::unique_ptr<LearnedSimulator> LoadSimulator(const std::string& source) {
   std::unique_ptr<LearnedSimulator> simulator;
   if (source.size() > 5 && source.substr(source.size() - 5) == ".json") {
     simulator = std::make_unique<LearnedSimulator>(training::LoadTrainConfig(source).model, Normalization{});
@@ -224,12 +220,34 @@ int main(int argc, char** argv) {
   } else {
     simulator = LoadModel(source);
   }
+  return simulator;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  std::setvbuf(stdout, nullptr, _IOLBF, 0);  // show each row as soon as it is measured
+  const std::string source = argc > 1 ? argv[1] : "models/default/model.fdm";
+  const bool kernels = argc == 3 && std::string(argv[2]) == "--kernels";
+  const bool profile = argc == 4 && std::string(argv[2]) == "--profile";
+  if ((argc > 1 && source.rfind("-", 0) == 0) || (argc > 2 && !kernels && !profile)) {
+    std::fprintf(stderr, "usage: learned_benchmark [MODEL.fdm | CONFIG.json] [--kernels | --profile PARTICLES]\n");
+    return 2;
+  }
+  ConfigureTorchThreads(0);
+  std::unique_ptr<LearnedSimulator> simulator;
+  try {
+    simulator = LoadSimulator(source);
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "%s\n", e.what());
+    return 2;
+  }
   const ModelConfig& config = simulator->Config();
-  if (argc > 2 && std::string(argv[2]) == "--kernels") {
+  if (kernels) {
     CompareEdgeKernels(1100, 11652, config.latent_size);
     return 0;
   }
-  if (argc > 3 && std::string(argv[2]) == "--profile") {
+  if (profile) {
     const int particles = std::stoi(argv[3]), steps = 10;
     const Scene scene = BenchmarkScene(particles, steps, config.particle_spacing_m, config.frame_dt_s);
     const RolloutSetup setup = MakeRolloutSetup(scene, config.history);
