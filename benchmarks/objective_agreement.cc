@@ -7,12 +7,16 @@
 //
 //   ./build/benchmarks/objective_agreement [--model M] [--designs 16] [--spread 0.3] [--seed 1]
 //                                          [--tasks contain,ramp] [--jobs 2] [--csv FILE]
+//   ./build/benchmarks/objective_agreement [--model M] --design-files DIR [--jobs 2] [--csv FILE]
+//     instead: the saved designs in DIR (every *.json, each on the task it names, tasks/NAME.json),
+//     e.g. the best designs of design_results --designs: how much optimized designs over-promise
 //
 // Deterministic: the designs depend only on the task, --seed and --spread.
 #include <algorithm>
 #include <atomic>
 #include <cmath>
 #include <cstdio>
+#include <filesystem>
 #include <numeric>
 #include <sstream>
 #include <string>
@@ -33,8 +37,36 @@ namespace {
 struct Sample {
   size_t task = 0;  // index into the task list
   int design = 0;
+  std::string file;              // the design file, with --design-files
+  std::vector<double> x;         // its parameters; empty: design `design` of the random ones
   double learned = 0.0, truth = 0.0;
 };
+
+// One sample per design file in `dir` (sorted by name), adding the tasks they name to `task_list`.
+std::vector<Sample> DesignFileSamples(const std::string& dir, std::vector<tasks::Task>* task_list) {
+  std::vector<std::string> files;
+  for (const auto& entry : std::filesystem::directory_iterator(dir))
+    if (entry.path().extension() == ".json") files.push_back(entry.path().string());
+  std::sort(files.begin(), files.end());
+  if (files.empty()) throw std::invalid_argument(dir + ": no design files (*.json)");
+  std::vector<Sample> samples;
+  for (const std::string& file : files) {
+    const nlohmann::json json = nlohmann::json::parse(tasks::ReadFile(file), nullptr, false);
+    if (!json.is_object() || !json.contains("task") || !json["task"].is_string()) {
+      throw std::invalid_argument(file + ": not a design file (no \"task\" name)");
+    }
+    const std::string name = json["task"].get<std::string>();
+    auto it = std::find_if(task_list->begin(), task_list->end(), [&](const tasks::Task& t) { return t.name == name; });
+    if (it == task_list->end()) it = task_list->insert(task_list->end(), tasks::LoadTask("tasks/" + name + ".json"));
+    Sample sample;
+    sample.task = static_cast<size_t>(it - task_list->begin());
+    sample.design = static_cast<int>(std::count_if(samples.begin(), samples.end(), [&](const Sample& s) { return s.task == sample.task; }));
+    sample.file = file;
+    sample.x = tasks::LoadDesign(file, *it).parameters;
+    samples.push_back(std::move(sample));
+  }
+  return samples;
+}
 
 // Ranks 0..n-1 (ties share their mean rank).
 std::vector<double> Ranks(const std::vector<double>& v) {
@@ -74,7 +106,7 @@ std::vector<std::string> SplitCommas(const std::string& text) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  std::string model_path = "models/default/model.fdm", csv_path;
+  std::string model_path = "models/default/model.fdm", csv_path, design_dir;
   std::string task_names = "contain,ramp,maze,contain_4,contain_8,contain_16,contain_32,contain_48";
   int designs = 16, jobs = 2;
   double spread = 0.3;
@@ -90,10 +122,11 @@ int main(int argc, char** argv) {
       else if (arg == "--tasks") task_names = next();
       else if (arg == "--jobs") jobs = std::stoi(next());
       else if (arg == "--csv") csv_path = next();
+      else if (arg == "--design-files") design_dir = next();
       else throw std::invalid_argument("unknown option " + arg);
     } catch (const std::exception& e) {
       std::fprintf(stderr, "%s\nusage: objective_agreement [--model M] [--designs N] [--spread S] [--seed N] "
-                           "[--tasks NAME,NAME] [--jobs K] [--csv FILE]\n", e.what());
+                           "[--tasks NAME,NAME] [--jobs K] [--csv FILE] [--design-files DIR]\n", e.what());
       return 2;
     }
   }
@@ -107,10 +140,19 @@ int main(int argc, char** argv) {
   simulator::learned::ConfigureTorchThreads(1);  // the jobs run in parallel instead
 
   std::vector<tasks::Task> task_list;
-  for (const std::string& name : SplitCommas(task_names)) task_list.push_back(tasks::LoadTask("tasks/" + name + ".json"));
   std::vector<Sample> samples;
-  for (size_t t = 0; t < task_list.size(); ++t)
-    for (int k = 0; k < designs; ++k) samples.push_back({t, k});
+  if (!design_dir.empty()) {
+    samples = DesignFileSamples(design_dir, &task_list);
+  } else {
+    for (const std::string& name : SplitCommas(task_names)) task_list.push_back(tasks::LoadTask("tasks/" + name + ".json"));
+    for (size_t t = 0; t < task_list.size(); ++t)
+      for (int k = 0; k < designs; ++k) {
+        Sample sample;
+        sample.task = t;
+        sample.design = k;
+        samples.push_back(sample);
+      }
+  }
 
   std::atomic<size_t> next_sample{0};
   auto worker = [&]() {
@@ -118,8 +160,9 @@ int main(int argc, char** argv) {
       const tasks::Task& task = task_list[samples[s].task];
       const design::DesignProblem problem(task, *simulator);
       // Design 0 is the task's own; design k > 0 is the k-th perturbation of search 1.
-      const std::vector<double> x = design::StartingPoint(problem, seed, samples[s].design == 0 ? 0 : 1, spread,
-                                                          samples[s].design);
+      const std::vector<double> x =
+          !samples[s].x.empty() ? samples[s].x
+                                : design::StartingPoint(problem, seed, samples[s].design == 0 ? 0 : 1, spread, samples[s].design);
       samples[s].learned = problem.Evaluate(x).exact;
       samples[s].truth = design::GroundTruthProblem(task).Value(x);
       std::fprintf(stderr, "%-11s design %2d: learned %8.4f  ground truth %8.4f\n", task.name.c_str(), samples[s].design,
@@ -130,9 +173,14 @@ int main(int argc, char** argv) {
   for (int j = 0; j < jobs; ++j) threads.emplace_back(worker);
   for (std::thread& t : threads) t.join();
 
-  std::printf("Objective agreement of %s (checksum %s): %d designs per task (the task's own and %d perturbed by up to "
-              "%g of each range, seed %llu)\n\n", model_path.c_str(), file.checksum.c_str(), designs, designs - 1, spread,
-              static_cast<unsigned long long>(seed));
+  if (design_dir.empty()) {
+    std::printf("Objective agreement of %s (checksum %s): %d designs per task (the task's own and %d perturbed by up to "
+                "%g of each range, seed %llu)\n\n", model_path.c_str(), file.checksum.c_str(), designs, designs - 1, spread,
+                static_cast<unsigned long long>(seed));
+  } else {
+    std::printf("Objective agreement of %s (checksum %s) on the %zu designs in %s\n\n", model_path.c_str(),
+                file.checksum.c_str(), samples.size(), design_dir.c_str());
+  }
   std::printf("| task | mean abs difference | bias (learned - truth) | rank correlation | truth spread (std) |\n");
   std::printf("|---|---|---|---|---|\n");
   double all_abs = 0.0;
@@ -159,11 +207,11 @@ int main(int argc, char** argv) {
   }
   std::printf("\nmean over tasks of the mean abs difference: %.3f\n", all_abs / static_cast<double>(task_list.size()));
   if (!csv_path.empty()) {
-    std::string text = "task,design,learned,ground_truth\n";
+    std::string text = "task,design,file,learned,ground_truth\n";
     for (const Sample& s : samples) {
       std::ostringstream row;
       row.precision(17);
-      row << task_list[s.task].name << "," << s.design << "," << s.learned << "," << s.truth << "\n";
+      row << task_list[s.task].name << "," << s.design << "," << s.file << "," << s.learned << "," << s.truth << "\n";
       text += row.str();
     }
     tasks::WriteFileAtomically(csv_path, text);
