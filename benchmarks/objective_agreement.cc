@@ -62,7 +62,7 @@ std::vector<Sample> DesignFileSamples(const std::string& dir, std::vector<tasks:
     sample.task = static_cast<size_t>(it - task_list->begin());
     sample.design = static_cast<int>(std::count_if(samples.begin(), samples.end(), [&](const Sample& s) { return s.task == sample.task; }));
     sample.file = file;
-    sample.x = tasks::LoadDesign(file, *it).parameters;
+    sample.x = tasks::ParseDesign(json, *it, file).parameters;
     samples.push_back(std::move(sample));
   }
   return samples;
