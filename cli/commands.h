@@ -28,5 +28,6 @@ void AddTrainCommand(CLI::App& root, Action& action);
 void AddEvaluateModelCommand(CLI::App& root, Action& action);
 void AddDesignCommand(CLI::App& root, Action& action);
 void AddExportCommand(CLI::App& root, Action& action);
+void AddAverageModelsCommand(CLI::App& root, Action& action);
 
 }  // namespace flowdesign::cli

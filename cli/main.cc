@@ -16,5 +16,6 @@ int main(int argc, char** argv) {
   AddEvaluateModelCommand(app, action);
   AddDesignCommand(app, action);
   AddExportCommand(app, action);
+  AddAverageModelsCommand(app, action);
   return RunApp(app, action, argc, argv);
 }

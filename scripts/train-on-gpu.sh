@@ -7,6 +7,10 @@
 # CONFIG may be a folder: then every CONFIG/NAME.json trains at the same time, on the same GPU,
 # into OUT_DIR/NAME (a sweep: six runs on one H200 made 4.3 steps/s each, 26 in all against 30 for
 # one run alone, so a sweep buys comparisons at equal steps, not throughput).
+# A sweep's configs may also say "device": "cpu" and "threads": 1: the lent box's 16 cores then
+# run up to 15 CPU runs at once (pushforward runs ~3 steps/s each there).
+# On the lent machine only 8 files of at most 16 MiB come back from $OUT: train into a folder
+# outside $OUT (e.g. /tmp/runs) and pack what you need into a few archives in $OUT.
 # Usage: scripts/train-on-gpu.sh RECIPE CONFIG OUT_DIR SECONDS_BUDGET [INIT_MODEL]
 set -euo pipefail
 start=$(date +%s)

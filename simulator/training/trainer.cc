@@ -115,6 +115,42 @@ struct Adam {
   }
 };
 
+// An exponential moving average of the network weights, kept beside them and in checkpoints
+// ("ema.NAME"). It starts as the weights it averages, so it needs no bias correction.
+struct WeightAverage {
+  std::vector<torch::Tensor> average;
+  void Init(const std::vector<torch::Tensor>& params) {
+    average.clear();
+    for (const auto& p : params) average.push_back(p.detach().clone());
+  }
+  void Update(const std::vector<torch::Tensor>& params, double decay) {
+    torch::NoGradGuard no_grad;
+    for (size_t i = 0; i < params.size(); ++i) average[i].mul_(decay).add_(params[i], 1.0 - decay);
+  }
+  // Exchanges the averaged and the current weights; a second call undoes the first.
+  void Swap(const std::vector<torch::Tensor>& params) {
+    torch::NoGradGuard no_grad;
+    for (size_t i = 0; i < params.size(); ++i) {
+      const torch::Tensor current = params[i].detach().clone();
+      params[i].detach().copy_(average[i]);
+      average[i].copy_(current);
+    }
+  }
+  std::map<std::string, torch::Tensor> State(const std::vector<std::string>& names) const {
+    std::map<std::string, torch::Tensor> state;
+    for (size_t i = 0; i < average.size(); ++i) state["ema." + names[i]] = average[i];
+    return state;
+  }
+  // A checkpoint from a run without the average leaves it at the current weights.
+  void Restore(const std::map<std::string, torch::Tensor>& tensors, const std::vector<std::string>& names) {
+    torch::NoGradGuard no_grad;
+    for (size_t i = 0; i < average.size(); ++i) {
+      const auto it = tensors.find("ema." + names[i]);
+      if (it != tensors.end()) average[i].copy_(it->second);
+    }
+  }
+};
+
 // Copies every network parameter from a model file with the same parameter names and shapes
 // (a checkpoint being resumed, or the model a fine-tune starts from).
 void CopyNetworkParameters(const learned::ModelFile& file, const std::string& path, LearnedSimulator& simulator) {
@@ -185,7 +221,7 @@ nlohmann::json TrainingOptionsToJson(const TrainingOptions& o) {
           {"learning_rate", o.learning_rate}, {"final_learning_rate", o.final_learning_rate},
           {"decay_steps", o.decay_steps}, {"noise_std_m", o.noise_std_m},
           {"pushforward_max_steps", o.pushforward_max_steps}, {"pushforward_fraction", o.pushforward_fraction},
-          {"loss", o.loss},
+          {"ema_decay", o.ema_decay}, {"loss", o.loss},
           {"huber_delta", o.huber_delta}, {"checkpoint_minutes", o.checkpoint_minutes},
           {"validate_every", o.validate_every}, {"validation_samples", o.validation_samples},
           {"validation_rollouts", o.validation_rollouts},
@@ -206,6 +242,7 @@ TrainingOptions TrainingOptionsFromJson(const nlohmann::json& json, const std::s
   o.noise_std_m = m["noise_std_m"];
   o.pushforward_max_steps = m["pushforward_max_steps"];
   o.pushforward_fraction = m["pushforward_fraction"];
+  o.ema_decay = m["ema_decay"];
   o.loss = m["loss"];
   o.huber_delta = m["huber_delta"];
   o.checkpoint_minutes = m["checkpoint_minutes"];
@@ -231,6 +268,7 @@ TrainingOptions TrainingOptionsFromJson(const nlohmann::json& json, const std::s
   require(o.noise_std_m >= 0, "noise_std_m", "must be >= 0");
   require(o.pushforward_max_steps >= 0, "pushforward_max_steps", "must be >= 0");
   require(o.pushforward_fraction >= 0 && o.pushforward_fraction <= 1, "pushforward_fraction", "must be in [0, 1]");
+  require(o.ema_decay >= 0 && o.ema_decay < 1, "ema_decay", "must be in [0, 1)");
   require(o.loss == "mse" || o.loss == "huber", "loss", "must be \"mse\" or \"huber\"");
   require(o.huber_delta > 0, "huber_delta", "must be > 0");
   require(o.checkpoint_minutes > 0, "checkpoint_minutes", "must be > 0");
@@ -335,6 +373,12 @@ TrainSummary Train(const std::string& data_dir, const TrainConfig& input_config,
   for (auto* list : {&adam.m, &adam.v}) for (auto& t : *list) t = t.to(device);
   adam.params.clear();
   for (const auto& p : simulator.Network()->parameters()) adam.params.push_back(p);
+  const bool averaging = o.ema_decay > 0.0;
+  WeightAverage ema;
+  if (averaging) {
+    ema.Init(adam.params);
+    if (resuming) ema.Restore(start_model.tensors, adam.names);
+  }
 
   g_stop_requested = false;
   auto old_int = std::signal(SIGINT, RequestStop);
@@ -353,11 +397,14 @@ TrainSummary Train(const std::string& data_dir, const TrainConfig& input_config,
                           {"data", data_dir}, {"recipe", recipe}, {"training", TrainingOptionsToJson(o)}};
   };
   auto save_checkpoint = [&]() {
-    learned::SaveModel(checkpoint_path, simulator, metadata(), adam.State());
+    std::map<std::string, torch::Tensor> state = adam.State();
+    if (averaging) state.merge(ema.State(adam.names));
+    learned::SaveModel(checkpoint_path, simulator, metadata(), state);
     last_checkpoint = Clock::now();
   };
   auto validate = [&]() {
     simulator.Network()->eval();
+    if (averaging) ema.Swap(adam.params);  // validate and save the averaged weights
     const Validation v = Validate(simulator, valid, o, device);
     simulator.Network()->train();
     log << step << "," << previous_seconds + Seconds(start) << "," << LearningRate(o, step) << ",,"
@@ -370,6 +417,7 @@ TrainSummary Train(const std::string& data_dir, const TrainConfig& input_config,
       learned::SaveModel(model_path, simulator, metadata());
       line << " (best so far, saved " << model_path << ")";
     }
+    if (averaging) ema.Swap(adam.params);
     progress(line.str());
   };
 
@@ -387,6 +435,7 @@ TrainSummary Train(const std::string& data_dir, const TrainConfig& input_config,
     const double loss = loss_tensor.item<double>();
     if (!std::isfinite(loss)) throw std::runtime_error("training diverged: non-finite loss at step " + std::to_string(step));
     adam.Step(LearningRate(o, step), step + 1);
+    if (averaging) ema.Update(adam.params, o.ema_decay);
     ++step;
     loss_sum += loss;
     ++loss_count;

@@ -24,6 +24,9 @@ struct TrainingOptions {
   // rollout of 1..pushforward_max_steps steps (uniform) instead of the ground truth (0 = off).
   int pushforward_max_steps = 0;
   double pushforward_fraction = 0.5;
+  // Exponential moving average of the weights (0 = off): validation and model.fdm use the
+  // average, which smooths the checkpoint-to-checkpoint swings of a noisy fine-tune.
+  double ema_decay = 0.0;
   std::string loss = "mse";               // "mse" or "huber"
   double huber_delta = 1.0;               // in normalized acceleration units
   double checkpoint_minutes = 5.0;

@@ -10,6 +10,7 @@
 
 #include "simulator/data_generation/generate.h"
 #include "simulator/ground_truth/mpm_solver.h"
+#include "simulator/learned/model_average.h"
 #include "simulator/learned/model_file.h"
 #include "simulator/learned/radius_graph.h"
 #include "simulator/training/dataset.h"
@@ -319,6 +320,99 @@ TEST_CASE("training can start from another model's weights", "[learned][training
   config.model.latent_size = 8;
   REQUIRE_THROWS_WITH(training::Train(data, config, flowdesign::testing::OutputDir("init_from_bad"), quiet),
                       Catch::Contains("init_from: the model has no parameter"));
+}
+
+TEST_CASE("a weight average is what validation saves, and it resumes exactly", "[learned][training]") {
+  const std::string data = TinyData("ema");
+  const auto quiet = [](const std::string&) {};
+  const std::string source_dir = flowdesign::testing::OutputDir("ema_source");
+  training::Train(data, TinyTrainConfig(5), source_dir, quiet);
+  const ModelFile source = ReadModelFile(source_dir + "/checkpoint.fdm");
+
+  // One step from the source weights: the average is 0.9 x before + 0.1 x after, and model.fdm
+  // (validated at that step) holds the average, not the trained weights.
+  training::TrainConfig config = TinyTrainConfig(1);
+  config.training.init_from = source_dir + "/checkpoint.fdm";
+  config.training.ema_decay = 0.9;
+  config.training.validate_every = 1;
+  const std::string one_dir = flowdesign::testing::OutputDir("ema_one_step");
+  training::Train(data, config, one_dir, quiet);
+  const ModelFile checkpoint = ReadModelFile(one_dir + "/checkpoint.fdm");
+  const ModelFile model = ReadModelFile(one_dir + "/model.fdm");
+  int averaged = 0;
+  for (const auto& [name, trained] : checkpoint.tensors) {
+    if (name.rfind("adam", 0) == 0 || name.rfind("ema", 0) == 0) continue;
+    INFO(name);
+    const torch::Tensor& average = checkpoint.tensors.at("ema." + name);
+    CHECK(torch::allclose(average, 0.9 * source.tensors.at(name) + 0.1 * trained, 1e-5, 1e-7));
+    CHECK(torch::equal(model.tensors.at(name), average));
+    if (!torch::equal(average, trained)) ++averaged;
+  }
+  CHECK(averaged > 0);
+
+  // Stopped after 10 steps and resumed to 20: bit-identical to 20 steps in one go.
+  config = TinyTrainConfig(20);
+  config.training.ema_decay = 0.95;
+  const std::string straight = flowdesign::testing::OutputDir("ema_straight");
+  const std::string resumed = flowdesign::testing::OutputDir("ema_resumed");
+  training::Train(data, config, straight, quiet);
+  config.training.steps = 10;
+  training::Train(data, config, resumed, quiet);
+  config.training.steps = 20;
+  training::Train(data, config, resumed, quiet);
+  const ModelFile a = ReadModelFile(straight + "/checkpoint.fdm");
+  const ModelFile b = ReadModelFile(resumed + "/checkpoint.fdm");
+  REQUIRE(a.tensors.size() == b.tensors.size());
+  for (const auto& [name, tensor] : a.tensors) {
+    INFO(name);
+    CHECK(torch::equal(tensor, b.tensors.at(name)));
+  }
+
+  config.training.ema_decay = 1.0;
+  REQUIRE_THROWS_WITH(training::TrainingOptionsFromJson(training::TrainingOptionsToJson(config.training), "cfg.json"),
+                      Catch::Contains("cfg.json: ema_decay: must be in [0, 1)"));
+}
+
+TEST_CASE("averaging models: the mean of their weights, only across the same config and normalization", "[learned][training]") {
+  const std::string data = TinyData("average");
+  const auto quiet = [](const std::string&) {};
+  std::vector<std::string> paths;
+  for (uint64_t seed : {1, 2, 3}) {
+    training::TrainConfig config = TinyTrainConfig(6);
+    config.training.seed = seed;
+    const std::string dir = flowdesign::testing::OutputDir("average_" + std::to_string(seed));
+    training::Train(data, config, dir, quiet);
+    paths.push_back(dir + "/checkpoint.fdm");
+  }
+  const ModelFile average = AverageModels(paths);
+  const std::string average_path = flowdesign::testing::OutputDir("average_out") + "/average.fdm";
+  WriteModelFile(average_path, average);
+  REQUIRE_NOTHROW(LoadModel(average_path));
+  const ModelFile a = ReadModelFile(paths[0]), b = ReadModelFile(paths[1]), c = ReadModelFile(paths[2]);
+  int parameters = 0;
+  for (const auto& [name, tensor] : a.tensors) {
+    if (name.rfind("adam.", 0) == 0) {
+      CHECK(average.tensors.count(name) == 0);  // optimizer state is not averaged
+      continue;
+    }
+    INFO(name);
+    ++parameters;
+    CHECK(torch::allclose(average.tensors.at(name), (tensor + b.tensors.at(name) + c.tensors.at(name)) / 3.0, 1e-6, 1e-7));
+  }
+  CHECK(parameters == static_cast<int>(average.tensors.size()));
+  CHECK(average.metadata.at("averaged_from").size() == 3);
+
+  // Another network size, or a model trained on data with other statistics, is refused.
+  training::TrainConfig wider = TinyTrainConfig(2);
+  wider.model.latent_size += 4;
+  const std::string wider_dir = flowdesign::testing::OutputDir("average_wider");
+  training::Train(data, wider, wider_dir, quiet);
+  REQUIRE_THROWS_WITH(AverageModels({paths[0], wider_dir + "/checkpoint.fdm"}),
+                      Catch::Contains("average_wider/checkpoint.fdm: its model config differs"));
+  const std::string other_dir = flowdesign::testing::OutputDir("average_other");
+  training::Train(TinyData("average_other", 6), TinyTrainConfig(2), other_dir, quiet);
+  REQUIRE_THROWS_WITH(AverageModels({paths[0], other_dir + "/checkpoint.fdm"}),
+                      Catch::Contains("its normalization differs"));
 }
 
 TEST_CASE("a resumed run may change the density projection, not the network", "[learned][training]") {
