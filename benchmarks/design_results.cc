@@ -305,8 +305,8 @@ int main(int argc, char** argv) {
      << "Objectives are minimized (fraction_inside enters with a minus sign): lower is better. Every run of a task has the\n"
      << "same wall-clock budget (" << budget << " s" << (task_budget_text.empty() ? "" : "; " + task_budget_text) << "); seed 0 starts from the task's neutral design, other seeds from a perturbed one\n"
      << "(adam and lbfgs: the best of 8 perturbations by learned objective, screened within their budget).\n\n"
-     << "| task | parameters | optimizer | learned (exact) | ground truth | transfer gap | learned steps | iterations | wall s |\n"
-     << "|---|---|---|---|---|---|---|---|---|\n";
+     << "| task | parameters | optimizer | learned (exact) | ground truth | ground truth, seeds' range | transfer gap | learned steps | iterations | wall s |\n"
+     << "|---|---|---|---|---|---|---|---|---|---|\n";
   // Groups in the order they ran (task by task).
   std::vector<std::pair<std::pair<std::string, std::string>, std::vector<const Run*>>> groups;
   for (const Run& r : runs) {
@@ -326,7 +326,9 @@ int main(int argc, char** argv) {
       iterations.push_back(static_cast<double>(r->iterations));
     }
     md << std::fixed << std::setprecision(3) << "| " << key.first << " | " << members.front()->parameters << " | "
-       << key.second << " | " << Mean(learned) << " | " << Mean(truth) << " | " << Mean(truth) - Mean(learned) << " | "
+       << key.second << " | " << Mean(learned) << " | " << Mean(truth) << " | "
+       << *std::min_element(truth.begin(), truth.end()) << " .. " << *std::max_element(truth.begin(), truth.end()) << " | "
+       << Mean(truth) - Mean(learned) << " | "
        << std::setprecision(0) << Mean(steps) << " | " << Mean(iterations) << " | " << Mean(seconds) << " |\n";
     mean_truth[key] = Mean(truth);
     mean_learned[key] = Mean(learned);
@@ -346,7 +348,8 @@ int main(int argc, char** argv) {
   }
   md << "\nMeans over " << seeds << " seed(s); every run is a row of [" << runs_path << "]("
      << runs_path.substr(runs_path.find('/') + 1) << "). Parameter scaling on Contain (ground-truth objective against the\n"
-     << "number of joint parameters, adam vs cem): [" << plot_path << "](" << plot_path.substr(plot_path.find('/') + 1) << ").\n";
+     << "number of joint parameters, adam vs cem): [" << plot_path << "](" << plot_path.substr(plot_path.find('/') + 1) << ").\n"
+     << "Why designs lose part of their learned objective in the ground truth, measured: [docs/TRANSFER.md](TRANSFER.md).\n";
   tasks::WriteFileAtomically(out, md.str());
   std::vector<design::PlotSeries> series;
   for (const auto& [optimizer, points] : scaling) {
