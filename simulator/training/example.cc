@@ -20,14 +20,13 @@ torch::Tensor PushforwardWindow(learned::LearnedSimulator& simulator, const Traj
   return window;
 }
 
-Example MakeExample(learned::LearnedSimulator& simulator, const TrajectoryTensors& t, int frame, double noise_std,
-                    std::mt19937_64& rng, const torch::Device& device, int pushforward_steps) {
+NoisyWindow MakeNoisyWindow(learned::LearnedSimulator& simulator, const TrajectoryTensors& t, int frame,
+                            double noise_std, std::mt19937_64& rng, const torch::Device& device, int pushforward_steps) {
   const int c = simulator.Config().history;
   const int64_t alive = t.AliveAt(frame);
   const torch::Tensor truth = t.Rows(frame - c, c + 1, alive);
   const torch::Tensor window =
       pushforward_steps > 0 ? PushforwardWindow(simulator, t, frame, pushforward_steps, device) : truth;
-  const torch::Tensor next = t.Frame(frame + 1, alive);
   torch::Tensor noise = torch::zeros({c + 1, alive, 2});
   if (noise_std > 0.0) {
     // Random walk: velocity noise accumulates over the history (GNS), std noise_std at the end.
@@ -37,12 +36,20 @@ Example MakeExample(learned::LearnedSimulator& simulator, const TrajectoryTensor
     for (int64_t i = 0; i < velocity_noise.numel(); ++i) data[i] = normal(rng);
     noise.narrow(0, 1, c).copy_(velocity_noise.cumsum(0).cumsum(0));
   }
-  const torch::Tensor noisy = window + noise;
+  return {window + noise, alive};
+}
+
+Example MakeExample(learned::LearnedSimulator& simulator, const TrajectoryTensors& t, int frame, double noise_std,
+                    std::mt19937_64& rng, const torch::Device& device, int pushforward_steps) {
+  const int c = simulator.Config().history;
+  const auto [noisy, alive] = MakeNoisyWindow(simulator, t, frame, noise_std, rng, device, pushforward_steps);
+  const torch::Tensor truth_last = t.Frame(frame, alive);
+  const torch::Tensor next = t.Frame(frame + 1, alive);
   // The target keeps the last input's position error (noise or drift), so the model learns to
   // cancel velocity errors rather than position errors (a fluid particle cannot know where it
   // should be, only how its neighbourhood should move).
   const torch::Tensor last = noisy.select(0, c), previous = noisy.select(0, c - 1);
-  const torch::Tensor acceleration = (next + (last - truth.select(0, c))) - 2 * last + previous;
+  const torch::Tensor acceleration = (next + (last - truth_last)) - 2 * last + previous;
   const learned::Normalization& n = simulator.Norm();
   const torch::Tensor mean = torch::tensor({static_cast<float>(n.acceleration_mean[0]), static_cast<float>(n.acceleration_mean[1])});
   const torch::Tensor std = torch::tensor({static_cast<float>(n.acceleration_std[0]), static_cast<float>(n.acceleration_std[1])});
@@ -52,6 +59,49 @@ Example MakeExample(learned::LearnedSimulator& simulator, const TrajectoryTensor
   const torch::Tensor full = torch::cat({noisy, t.obstacles.unsqueeze(0).expand({c + 1, -1, -1})}, 1).to(device);
   example.graph = simulator.BuildGraph(full, static_cast<int>(alive), t.domain);
   return example;
+}
+
+UnrolledExample MakeUnrolledExample(learned::LearnedSimulator& simulator, const TrajectoryTensors& t, int frame,
+                                    int unroll_steps, double noise_std, std::mt19937_64& rng,
+                                    const torch::Device& device, int pushforward_steps) {
+  auto [noisy, alive] = MakeNoisyWindow(simulator, t, frame, noise_std, rng, device, pushforward_steps);
+  // Unroll only while no particle is born and the data lasts: the window holds a fixed set.
+  int steps = 1;
+  while (steps < unroll_steps && frame + steps + 1 < t.Frames() && t.AliveAt(frame + steps) == alive) ++steps;
+  UnrolledExample example;
+  example.window = noisy.to(device);
+  example.truth = t.Rows(frame, steps + 1, alive).to(device);
+  example.obstacles = t.obstacles.to(device);
+  example.capsules = t.capsules.to(device);
+  example.domain = t.domain;
+  example.fluid = alive;
+  example.steps = steps;
+  return example;
+}
+
+torch::Tensor UnrolledLoss(learned::LearnedSimulator& simulator, const UnrolledExample& e, bool huber,
+                           double huber_delta) {
+  const learned::Normalization& n = simulator.Norm();
+  const torch::Tensor std = torch::tensor({static_cast<float>(n.acceleration_std[0]), static_cast<float>(n.acceleration_std[1])},
+                                          e.window.options());
+  const int c = static_cast<int>(e.window.size(0)) - 1;
+  torch::Tensor window = e.window;
+  torch::Tensor total = torch::zeros({}, e.window.options());
+  namespace F = torch::nn::functional;
+  for (int k = 0; k < e.steps; ++k) {
+    const torch::Tensor next = simulator.Step(window, e.obstacles, e.capsules, e.domain);
+    // As in the one-step loss: from wherever the model has put a particle, the step should
+    // move it by the ground truth's displacement (the true velocity), so a lost velocity is an
+    // error at every later step, and its gradient reaches the steps that lost it.
+    const torch::Tensor last = window.select(0, c);
+    const torch::Tensor target = last + (e.truth[k + 1] - e.truth[k]);
+    const torch::Tensor error = (next - target) / std;
+    total = total + (huber ? F::huber_loss(error, torch::zeros_like(error),
+                                           F::HuberLossFuncOptions().delta(huber_delta).reduction(torch::kSum))
+                           : error.pow(2).sum());
+    window = torch::cat({window.narrow(0, 1, c), next.unsqueeze(0)}, 0);
+  }
+  return total;
 }
 
 }  // namespace flowdesign::simulator::training

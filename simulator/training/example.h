@@ -18,6 +18,15 @@ struct Example {
   int64_t fluid = 0;
 };
 
+// The (possibly noisy, possibly pushed-forward) input window ending at `frame`
+// [history + 1, alive, 2], and the number of particles alive at `frame`.
+struct NoisyWindow {
+  torch::Tensor window;
+  int64_t alive = 0;
+};
+NoisyWindow MakeNoisyWindow(learned::LearnedSimulator& simulator, const TrajectoryTensors& t, int frame,
+                            double noise_std, std::mt19937_64& rng, const torch::Device& device, int pushforward_steps);
+
 // The window ending at `frame` (history + 1 rows) and the target acceleration towards frame + 1.
 // noise_std > 0 adds GNS random-walk noise to the input velocities (std noise_std metres at the
 // last input); `rng` is used only then. pushforward_steps > 0 (at most `frame`) replaces the
@@ -25,6 +34,27 @@ struct Example {
 // frame - pushforward_steps, so the model also learns from the states it drifts into.
 Example MakeExample(learned::LearnedSimulator& simulator, const TrajectoryTensors& t, int frame, double noise_std,
                     std::mt19937_64& rng, const torch::Device& device, int pushforward_steps = 0);
+
+// An example for a loss over several steps of the model's own rollout (`unroll_steps`): the
+// input window as in MakeExample and the ground truth of the frames the rollout should follow.
+struct UnrolledExample {
+  torch::Tensor window;     // [history + 1, fluid, 2]
+  torch::Tensor truth;      // [steps + 1, fluid, 2]: frames frame .. frame + steps
+  torch::Tensor obstacles;  // [m, 2]
+  torch::Tensor capsules;   // [K, 5]
+  tasks::Box domain;
+  int64_t fluid = 0;
+  int steps = 0;            // unroll_steps, fewer where particles are born or the data ends
+};
+UnrolledExample MakeUnrolledExample(learned::LearnedSimulator& simulator, const TrajectoryTensors& t, int frame,
+                                    int unroll_steps, double noise_std, std::mt19937_64& rng,
+                                    const torch::Device& device, int pushforward_steps = 0);
+// The summed (Huber or squared) error, in normalized acceleration units, of every step of the
+// model's rollout (`Step`, projections included) from the example's window against the ground
+// truth's displacement; differentiable through the whole rollout. For one step without
+// projections it equals the one-step loss.
+torch::Tensor UnrolledLoss(learned::LearnedSimulator& simulator, const UnrolledExample& example, bool huber,
+                           double huber_delta);
 
 // The input window ending at `frame` [history + 1, particles alive at frame, 2], whose frames
 // after frame - steps come from a learned rollout (no gradient) started there.

@@ -221,7 +221,7 @@ nlohmann::json TrainingOptionsToJson(const TrainingOptions& o) {
           {"learning_rate", o.learning_rate}, {"final_learning_rate", o.final_learning_rate},
           {"decay_steps", o.decay_steps}, {"noise_std_m", o.noise_std_m},
           {"pushforward_max_steps", o.pushforward_max_steps}, {"pushforward_fraction", o.pushforward_fraction},
-          {"ema_decay", o.ema_decay}, {"loss", o.loss},
+          {"ema_decay", o.ema_decay}, {"unroll_steps", o.unroll_steps}, {"loss", o.loss},
           {"huber_delta", o.huber_delta}, {"checkpoint_minutes", o.checkpoint_minutes},
           {"validate_every", o.validate_every}, {"validation_samples", o.validation_samples},
           {"validation_rollouts", o.validation_rollouts},
@@ -243,6 +243,7 @@ TrainingOptions TrainingOptionsFromJson(const nlohmann::json& json, const std::s
   o.pushforward_max_steps = m["pushforward_max_steps"];
   o.pushforward_fraction = m["pushforward_fraction"];
   o.ema_decay = m["ema_decay"];
+  o.unroll_steps = m["unroll_steps"];
   o.loss = m["loss"];
   o.huber_delta = m["huber_delta"];
   o.checkpoint_minutes = m["checkpoint_minutes"];
@@ -268,6 +269,7 @@ TrainingOptions TrainingOptionsFromJson(const nlohmann::json& json, const std::s
   require(o.noise_std_m >= 0, "noise_std_m", "must be >= 0");
   require(o.pushforward_max_steps >= 0, "pushforward_max_steps", "must be >= 0");
   require(o.pushforward_fraction >= 0 && o.pushforward_fraction <= 1, "pushforward_fraction", "must be in [0, 1]");
+  require(o.unroll_steps >= 1, "unroll_steps", "must be >= 1");
   require(o.ema_decay >= 0 && o.ema_decay < 1, "ema_decay", "must be in [0, 1)");
   require(o.loss == "mse" || o.loss == "huber", "loss", "must be \"mse\" or \"huber\"");
   require(o.huber_delta > 0, "huber_delta", "must be > 0");
@@ -424,13 +426,30 @@ TrainSummary Train(const std::string& data_dir, const TrainConfig& input_config,
   bool stopped_early = false;
   while (step < o.steps) {
     std::mt19937_64 rng = StepRng(o.seed, step);
-    std::vector<Example> batch;
-    for (int b = 0; b < o.batch_size; ++b) {
-      const TrajectoryTensors& t = train.trajectories[rng() % train.trajectories.size()];
-      const int frame = static_cast<int>(rng() % static_cast<uint64_t>(t.Frames() - 1));
-      batch.push_back(MakeExample(simulator, t, frame, o.noise_std_m, rng, device, PushforwardSteps(o, frame, rng)));
+    torch::Tensor loss_tensor;
+    if (o.unroll_steps == 1) {
+      std::vector<Example> batch;
+      for (int b = 0; b < o.batch_size; ++b) {
+        const TrajectoryTensors& t = train.trajectories[rng() % train.trajectories.size()];
+        const int frame = static_cast<int>(rng() % static_cast<uint64_t>(t.Frames() - 1));
+        batch.push_back(MakeExample(simulator, t, frame, o.noise_std_m, rng, device, PushforwardSteps(o, frame, rng)));
+      }
+      loss_tensor = BatchLoss(simulator, batch, o, ComponentCount(batch));
+    } else {
+      // Each example unrolls on its own graph; the loss is the mean over every step's components.
+      std::vector<UnrolledExample> batch;
+      double components = 0.0;
+      for (int b = 0; b < o.batch_size; ++b) {
+        const TrajectoryTensors& t = train.trajectories[rng() % train.trajectories.size()];
+        const int frame = static_cast<int>(rng() % static_cast<uint64_t>(t.Frames() - 1));
+        batch.push_back(MakeUnrolledExample(simulator, t, frame, o.unroll_steps, o.noise_std_m, rng, device,
+                                            PushforwardSteps(o, frame, rng)));
+        components += 2.0 * static_cast<double>(batch.back().fluid * batch.back().steps);
+      }
+      loss_tensor = torch::zeros({});
+      for (const UnrolledExample& e : batch) loss_tensor = loss_tensor + UnrolledLoss(simulator, e, o.loss == "huber", o.huber_delta);
+      loss_tensor = loss_tensor / components;
     }
-    const torch::Tensor loss_tensor = BatchLoss(simulator, batch, o, ComponentCount(batch));
     loss_tensor.backward();
     const double loss = loss_tensor.item<double>();
     if (!std::isfinite(loss)) throw std::runtime_error("training diverged: non-finite loss at step " + std::to_string(step));

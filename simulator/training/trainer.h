@@ -27,6 +27,10 @@ struct TrainingOptions {
   // Exponential moving average of the weights (0 = off): validation and model.fdm use the
   // average, which smooths the checkpoint-to-checkpoint swings of a noisy fine-tune.
   double ema_decay = 0.0;
+  // Loss over this many steps of the model's own rollout from each example's window, with
+  // gradients through the rollout and its projections (1 = the one-step loss). Penalizes what
+  // one-step training cannot see, e.g. velocity lost over several steps (fluid that damps).
+  int unroll_steps = 1;
   std::string loss = "mse";               // "mse" or "huber"
   double huber_delta = 1.0;               // in normalized acceleration units
   double checkpoint_minutes = 5.0;

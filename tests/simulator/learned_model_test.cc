@@ -265,6 +265,87 @@ TEST_CASE("a pushforward example takes its window from the model's rollout and r
   CHECK_THROWS_WITH(training::PushforwardWindow(simulator, t, 2, 3, torch::kCPU), Catch::Contains("does not fit"));
 }
 
+TEST_CASE("an unrolled loss: one step is the one-step loss, more steps back-propagate through the rollout", "[learned][training]") {
+  Scene scene = testing::SmallScene(/*frames=*/12);
+  scene.emitters.push_back({{0.05, 0.25}, 0.03, {1.0, -0.5}, 0.0, 0.02});
+  const ModelConfig config = testing::TinyConfig();
+  REQUIRE(config.density_projection_iterations == 0);
+  const training::TrajectoryTensors t = training::ToTensors(SimulateMpm(scene, {}), config.history);
+  torch::manual_seed(3);
+  LearnedSimulator simulator(config, testing::TypicalNormalization());
+  const int frame = 6;
+
+  // One step, without solids to project out of: the one-step loss of the same (noisy) example.
+  std::mt19937_64 rng_a(4), rng_b(4);
+  training::UnrolledExample unrolled = training::MakeUnrolledExample(simulator, t, frame, 1, 3e-4, rng_a, torch::kCPU);
+  const training::Example example = training::MakeExample(simulator, t, frame, 3e-4, rng_b, torch::kCPU);
+  REQUIRE(unrolled.steps == 1);
+  unrolled.capsules = torch::zeros({0, 5});
+  const double one_step = (simulator.PredictNormalizedAcceleration(example.graph).narrow(0, 0, example.fluid) - example.target)
+                              .pow(2).sum().item<double>();
+  CHECK(training::UnrolledLoss(simulator, unrolled, false, 1.0).item<double>() == Approx(one_step).epsilon(1e-4));
+
+  // Three steps: particles are born at later frames, so the unroll stops where the set changes.
+  std::mt19937_64 rng(5);
+  int births_after = frame;
+  while (births_after + 1 < t.Frames() && t.AliveAt(births_after + 1) == t.AliveAt(frame)) ++births_after;
+  const training::UnrolledExample three = training::MakeUnrolledExample(simulator, t, frame, 3, 0.0, rng, torch::kCPU);
+  CHECK(three.steps == std::min(3, births_after - frame + 1));
+  REQUIRE(three.steps >= 2);
+  // The gradient reaches the first step through the later ones: it differs from the gradient of
+  // the same per-step losses with each step's input cut off from the steps before.
+  auto gradient = [&](bool through) {
+    simulator.Network()->zero_grad();
+    torch::Tensor window = three.window, total = torch::zeros({});
+    const int c = config.history;
+    const torch::Tensor std = torch::tensor({simulator.Norm().acceleration_std[0], simulator.Norm().acceleration_std[1]}).to(torch::kFloat32);
+    if (through) {
+      total = training::UnrolledLoss(simulator, three, false, 1.0);
+    } else {
+      for (int k = 0; k < three.steps; ++k) {
+        const torch::Tensor next = simulator.Step(window, three.obstacles, three.capsules, three.domain);
+        const torch::Tensor target = window[c] + (three.truth[k + 1] - three.truth[k]);
+        total = total + ((next - target) / std).pow(2).sum();
+        window = torch::cat({window.narrow(0, 1, c), next.detach().unsqueeze(0)}, 0);
+      }
+    }
+    total.backward();
+    std::vector<torch::Tensor> grads;
+    for (const auto& p : simulator.Network()->parameters()) grads.push_back(p.grad().clone().flatten());
+    return std::make_pair(total.item<double>(), torch::cat(grads));
+  };
+  const auto [loss_through, grad_through] = gradient(true);
+  const auto [loss_cut, grad_cut] = gradient(false);
+  CHECK(loss_through == Approx(loss_cut).epsilon(1e-5));  // same values, other gradients
+  CHECK((grad_through - grad_cut).norm().item<double>() > 1e-3 * grad_through.norm().item<double>());
+}
+
+TEST_CASE("training with an unrolled loss lowers it and resumes exactly", "[learned][training]") {
+  const std::string data = TinyData("unroll");
+  const auto quiet = [](const std::string&) {};
+  training::TrainConfig config = TinyTrainConfig(120);
+  config.training.unroll_steps = 3;
+  const std::string straight = flowdesign::testing::OutputDir("unroll_straight");
+  const std::string resumed = flowdesign::testing::OutputDir("unroll_resumed");
+  training::Train(data, config, straight, quiet);
+  const std::vector<double> losses = TrainLosses(straight + "/log.csv");
+  REQUIRE(losses.size() == 12);
+  CHECK(losses[9] + losses[10] + losses[11] < 0.8 * (losses[0] + losses[1] + losses[2]));
+  config.training.steps = 30;  // a log row's boundary: rows average the steps since the last one
+  training::Train(data, config, resumed, quiet);
+  config.training.steps = 120;
+  training::Train(data, config, resumed, quiet);
+  CHECK(TrainLosses(resumed + "/log.csv") == losses);
+  const ModelFile a = ReadModelFile(straight + "/checkpoint.fdm"), b = ReadModelFile(resumed + "/checkpoint.fdm");
+  for (const auto& [name, tensor] : a.tensors) {
+    INFO(name);
+    CHECK(torch::equal(tensor, b.tensors.at(name)));
+  }
+  config.training.unroll_steps = 0;
+  REQUIRE_THROWS_WITH(training::TrainingOptionsFromJson(training::TrainingOptionsToJson(config.training), "cfg.json"),
+                      Catch::Contains("cfg.json: unroll_steps: must be >= 1"));
+}
+
 TEST_CASE("with an edge fade the network is continuous as a neighbour enters the radius", "[learned]") {
   // Two fluid particles at rest; the second approaches the first across the radius R. Without
   // a fade the first particle's prediction jumps when the edge appears; with it, it does not.
