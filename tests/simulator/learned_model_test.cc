@@ -142,6 +142,16 @@ std::vector<double> TrainLosses(const std::string& log_path) {
   return losses;
 }
 
+// Two runs' checkpoints hold bit-identical tensors (network, Adam moments, averages).
+void CheckSameCheckpoints(const std::string& dir_a, const std::string& dir_b) {
+  const ModelFile a = ReadModelFile(dir_a + "/checkpoint.fdm"), b = ReadModelFile(dir_b + "/checkpoint.fdm");
+  REQUIRE(a.tensors.size() == b.tensors.size());
+  for (const auto& [name, tensor] : a.tensors) {
+    INFO(name);
+    CHECK(torch::equal(tensor, b.tensors.at(name)));
+  }
+}
+
 TEST_CASE("training lowers the loss, and a resumed run continues exactly where it stopped", "[learned][training]") {
   const std::string data = TinyData("train");
   const std::string straight = flowdesign::testing::OutputDir("train_straight");
@@ -158,12 +168,7 @@ TEST_CASE("training lowers the loss, and a resumed run continues exactly where i
   training::Train(data, TinyTrainConfig(30), resumed, quiet);
   const auto second = training::Train(data, TinyTrainConfig(80), resumed, quiet);
   CHECK(second.steps == 80);
-  ModelFile a = ReadModelFile(straight + "/checkpoint.fdm");
-  ModelFile b = ReadModelFile(resumed + "/checkpoint.fdm");
-  for (const auto& [name, tensor] : a.tensors) {
-    INFO(name);
-    CHECK(torch::equal(tensor, b.tensors.at(name)));
-  }
+  CheckSameCheckpoints(straight, resumed);
   CHECK(TrainLosses(resumed + "/log.csv") == losses);
 
   SECTION("evaluation: every horizon, and the one-step error of a model that predicts zero") {
@@ -336,11 +341,7 @@ TEST_CASE("training with an unrolled loss lowers it and resumes exactly", "[lear
   config.training.steps = 120;
   training::Train(data, config, resumed, quiet);
   CHECK(TrainLosses(resumed + "/log.csv") == losses);
-  const ModelFile a = ReadModelFile(straight + "/checkpoint.fdm"), b = ReadModelFile(resumed + "/checkpoint.fdm");
-  for (const auto& [name, tensor] : a.tensors) {
-    INFO(name);
-    CHECK(torch::equal(tensor, b.tensors.at(name)));
-  }
+  CheckSameCheckpoints(straight, resumed);
   config.training.unroll_steps = 0;
   REQUIRE_THROWS_WITH(training::TrainingOptionsFromJson(training::TrainingOptionsToJson(config.training), "cfg.json"),
                       Catch::Contains("cfg.json: unroll_steps: must be >= 1"));
@@ -441,13 +442,7 @@ TEST_CASE("a weight average is what validation saves, and it resumes exactly", "
   training::Train(data, config, resumed, quiet);
   config.training.steps = 20;
   training::Train(data, config, resumed, quiet);
-  const ModelFile a = ReadModelFile(straight + "/checkpoint.fdm");
-  const ModelFile b = ReadModelFile(resumed + "/checkpoint.fdm");
-  REQUIRE(a.tensors.size() == b.tensors.size());
-  for (const auto& [name, tensor] : a.tensors) {
-    INFO(name);
-    CHECK(torch::equal(tensor, b.tensors.at(name)));
-  }
+  CheckSameCheckpoints(straight, resumed);
 
   config.training.ema_decay = 1.0;
   REQUIRE_THROWS_WITH(training::TrainingOptionsFromJson(training::TrainingOptionsToJson(config.training), "cfg.json"),
