@@ -36,6 +36,7 @@
 #include "design/ground_truth_problem.h"
 #include "design/plot.h"
 #include "design/search.h"
+#include "simulator/learned/blas_kernels.h"
 #include "simulator/learned/model_file.h"
 #include "tasks/file_util.h"
 #include "tasks/task_io.h"
@@ -153,6 +154,7 @@ double Mean(const std::vector<double>& v) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  flowdesign::simulator::learned::RestartWithFittingOpenBlasKernels(argv);
   std::string model_path = "models/default/model.fdm", out = "docs/RESULTS.md", plot_path = "docs/scaling.svg";
   std::string runs_path = "docs/results_runs.csv";
   double budget = 60.0;

@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "design/design_problem.h"
+#include "simulator/learned/blas_kernels.h"
 #include "simulator/learned/model_file.h"
 #include "tasks/task_io.h"
 #include "tasks/tool_geometry.h"
@@ -17,6 +18,7 @@
 using namespace flowdesign;
 
 int main(int argc, char** argv) {
+  flowdesign::simulator::learned::RestartWithFittingOpenBlasKernels(argv);
   if (argc < 2) {
     std::fprintf(stderr, "usage: gradient_quality TASK.json [--model M] [--design D.json] [--threads N]\n");
     return 2;

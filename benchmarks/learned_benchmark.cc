@@ -25,6 +25,7 @@
 #include <nlohmann/json.hpp>
 #include <torch/csrc/autograd/profiler_legacy.h>
 
+#include "simulator/learned/blas_kernels.h"
 #include "simulator/learned/edge_kernels.h"
 #include "simulator/learned/model_file.h"
 #include "simulator/learned/radius_graph.h"
@@ -226,6 +227,7 @@ std::unique_ptr<LearnedSimulator> LoadSimulator(const std::string& source) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  flowdesign::simulator::learned::RestartWithFittingOpenBlasKernels(argv);
   std::setvbuf(stdout, nullptr, _IOLBF, 0);  // show each row as soon as it is measured
   const std::string source = argc > 1 ? argv[1] : "models/default/model.fdm";
   const bool kernels = argc == 3 && std::string(argv[2]) == "--kernels";

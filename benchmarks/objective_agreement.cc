@@ -26,6 +26,7 @@
 #include "design/design_problem.h"
 #include "design/ground_truth_problem.h"
 #include "design/search.h"
+#include "simulator/learned/blas_kernels.h"
 #include "simulator/learned/model_file.h"
 #include "tasks/file_util.h"
 #include "tasks/task_io.h"
@@ -106,6 +107,7 @@ std::vector<std::string> SplitCommas(const std::string& text) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  flowdesign::simulator::learned::RestartWithFittingOpenBlasKernels(argv);
   std::string model_path = "models/default/model.fdm", csv_path, design_dir;
   std::string task_names = "contain,ramp,maze,contain_4,contain_8,contain_16,contain_32,contain_48";
   int designs = 16, jobs = 2;

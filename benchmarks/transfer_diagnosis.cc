@@ -19,6 +19,7 @@
 
 #include "design/design_problem.h"
 #include "simulator/ground_truth/mpm_solver.h"
+#include "simulator/learned/blas_kernels.h"
 #include "simulator/learned/model_file.h"
 #include "simulator/learned/rollout.h"
 #include "tasks/file_util.h"
@@ -85,6 +86,7 @@ const tasks::Region& GoalRegion(const tasks::Task& task) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  flowdesign::simulator::learned::RestartWithFittingOpenBlasKernels(argv);
   std::string model_path = "models/default/model.fdm";
   int every = 10;
   std::vector<std::string> design_paths;

@@ -1,8 +1,10 @@
 // flowdesign: the command line. Thin: parses arguments, calls the libraries, prints.
 #include "cli/commands.h"
 #include "cli/run_app.h"
+#include "simulator/learned/blas_kernels.h"
 
 int main(int argc, char** argv) {
+  flowdesign::simulator::learned::RestartWithFittingOpenBlasKernels(argv);
   using namespace flowdesign::cli;
   CLI::App app{"flowdesign: design shapes that steer fluid, with a learned differentiable simulator"};
   app.require_subcommand(1);

@@ -3,8 +3,10 @@
 // -DFLOWDESIGN_LEARNED_ONLY=ON, e.g. a GPU box).
 #include "cli/commands.h"
 #include "cli/run_app.h"
+#include "simulator/learned/blas_kernels.h"
 
 int main(int argc, char** argv) {
+  flowdesign::simulator::learned::RestartWithFittingOpenBlasKernels(argv);
   using namespace flowdesign::cli;
   CLI::App app{"flowdesign-train: train flowdesign's learned simulator"};
   app.require_subcommand(1);

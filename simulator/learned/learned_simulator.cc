@@ -8,6 +8,7 @@
 #include <dlfcn.h>
 #include <malloc.h>
 
+#include "simulator/learned/blas_kernels.h"
 #include "simulator/learned/density_projection.h"
 #include "simulator/learned/radius_graph.h"
 
@@ -191,19 +192,10 @@ void ConfigureTorchThreads(int threads) {
 }
 
 std::string BlasLibraryInUse() {
-  void* sgemm = dlsym(RTLD_DEFAULT, "sgemm_");
-  Dl_info info{};
-  if (sgemm == nullptr || dladdr(sgemm, &info) == 0 || info.dli_fname == nullptr) return "no sgemm_ found";
-  std::string description = info.dli_fname;
-  // OpenBLAS describes itself; ask the library that provides sgemm_, not whichever comes first.
-  if (void* handle = dlopen(info.dli_fname, RTLD_NOW | RTLD_NOLOAD)) {
-    using GetConfig = char* (*)();
-    if (auto get_config = reinterpret_cast<GetConfig>(dlsym(handle, "openblas_get_config"))) {
-      description += std::string(" (") + get_config() + ")";
-    }
-    dlclose(handle);
-  }
-  return description;
+  const std::string path = BlasProviderPath();
+  if (path.empty()) return "no sgemm_ found";
+  const std::string config = OpenBlasConfig();
+  return config.empty() ? path : path + " (" + config + ")";
 }
 
 }  // namespace flowdesign::simulator::learned
