@@ -303,7 +303,7 @@ int main(int argc, char** argv) {
      << " --threads " << threads << " --jobs " << jobs
      << (only_tasks.empty() ? "" : " --tasks " + only_tasks.substr(1, only_tasks.size() - 2)) << "` with model `" << model_path << "` (checksum " << file.checksum << "), "
      << "on this machine: " << jobs << " run(s) at once, " << (threads == 0 ? std::string("all cores") : std::to_string(threads) + " LibTorch thread(s)")
-     << " each.\n"
+     << " each, OpenBLAS's " << simulator::learned::OpenBlasCoreName() << " kernels (wall-clock budgets buy more on a faster machine).\n"
      << "Objectives are minimized (fraction_inside enters with a minus sign): lower is better. Every run of a task has the\n"
      << "same wall-clock budget (" << budget << " s" << (task_budget_text.empty() ? "" : "; " + task_budget_text) << "); seed 0 starts from the task's neutral design, other seeds from a perturbed one\n"
      << "(adam and lbfgs: the best of 8 perturbations by learned objective, screened within their budget).\n\n"
