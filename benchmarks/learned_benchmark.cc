@@ -281,7 +281,7 @@ int main(int argc, char** argv) {
                 for (const auto& p : simulator->Network()->parameters()) n += p.numel();
                 return n;
               }()));
-  std::printf("BLAS: %s; LibTorch threads: %d\n", BlasLibraryInUse().empty() ? "not OpenBLAS" : BlasLibraryInUse().c_str(),
+  std::printf("BLAS: %s; LibTorch threads: %d\n", BlasLibraryInUse().c_str(),
               torch::get_num_threads());
 
   // Memory of a long differentiable rollout: only positions per step are kept. Measured first,
