@@ -6,7 +6,15 @@
 // follow single particles more closely than the ground truth follows itself from a start that
 // is off by less than its own one-step error.
 //
+// With --kick SIGMA the start is exact, but after every frame each particle's velocity gets a
+// random kick that moves it SIGMA spacings (rms per axis) by the next frame: the error a learned
+// simulator with that one-step position error makes, if its errors were random (white in space
+// and time); --smooth-kick SIGMA kicks with a random field smooth over ~20 spacings instead, so
+// neighbours err alike (as a network's errors do). Either gives the floor of the rollout error
+// that a model of that one-step accuracy could reach.
+//
 //   ground_truth_sensitivity [--recipe models/default/recipe.json] [--scenes 24] [--eps 0.01]...
+//                            [--kick SIGMA]... [--smooth-kick SIGMA]...
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
@@ -48,23 +56,96 @@ double MeanDrift(const Trajectory& a, const Trajectory& b, int frame) {
   return count ? sum / count / a.particle_spacing_m : 0.0;
 }
 
+// Particle p's kick in spacings for one frame: white (independent per particle) or a field of
+// kModes random plane waves with wavelengths of 10-40 spacings, scaled to rms `sigma` per axis.
+struct Kicks {
+  static constexpr int kModes = 8;
+  bool smooth = false;
+  double sigma = 0.0;
+  std::normal_distribution<double> normal{0.0, 1.0};
+  std::uniform_real_distribution<double> uniform{0.0, 1.0};
+  struct Mode {
+    double kx, ky, phase, ax, ay;
+  };
+  std::vector<Mode> modes;
+
+  void NewFrame(std::mt19937_64& rng, double spacing) {
+    if (!smooth) return;
+    modes.clear();
+    for (int m = 0; m < kModes; ++m) {
+      const double wavelength = (10.0 + 30.0 * uniform(rng)) * spacing, angle = 2.0 * M_PI * uniform(rng);
+      const double k = 2.0 * M_PI / wavelength;
+      // sum of kModes waves a cos(.) has variance kModes a^2 / 2 per axis
+      const double amplitude = sigma * std::sqrt(2.0 / kModes);
+      modes.push_back({k * std::cos(angle), k * std::sin(angle), 2.0 * M_PI * uniform(rng),
+                       amplitude * normal(rng), amplitude * normal(rng)});
+    }
+  }
+  Vec2 At(Vec2 x, std::mt19937_64& rng) {
+    if (!smooth) return {sigma * normal(rng), sigma * normal(rng)};
+    Vec2 v{0.0, 0.0};
+    for (const Mode& m : modes) {
+      const double c = std::cos(m.kx * x.x + m.ky * x.y + m.phase);
+      v = v + Vec2{m.ax * c, m.ay * c};
+    }
+    return v;
+  }
+};
+
+// MPM of `scene` with a kick after every frame; the drift from `reference` at each horizon.
+std::vector<double> KickedDrift(const Scene& scene, const Trajectory& reference, Kicks kicks, std::mt19937_64& rng) {
+  MpmSolver solver(scene, MpmOptions{});
+  const double spacing = scene.particle_spacing_m, to_velocity = spacing / scene.frame_dt_s;
+  std::vector<double> drift;
+  for (int frame = 1; frame <= scene.frames; ++frame) {
+    solver.StepFrame();
+    kicks.NewFrame(rng, spacing);
+    for (int p = 0; p < solver.ParticleCount(); ++p) solver.AddVelocity(p, to_velocity * kicks.At(solver.Position(p), rng));
+    for (int h : kHorizons) {
+      if (std::min(h, scene.frames) != frame) continue;
+      double sum = 0.0;
+      for (int p = 0; p < solver.ParticleCount(); ++p) {
+        const Vec2 d = solver.Position(p) - reference.Position(frame, p);
+        sum += std::sqrt(d.x * d.x + d.y * d.y);
+      }
+      drift.push_back(solver.ParticleCount() ? sum / solver.ParticleCount() / spacing : 0.0);
+    }
+  }
+  return drift;
+}
+
+void PrintRow(const char* label, double value, const std::vector<std::vector<double>>& drift) {
+  std::printf("%-12s %6g  %8s", label, value, "mean");
+  for (const auto& d : drift) std::printf("  %13.2f", Mean(d));
+  std::printf("\n%-12s %6g  %8s", label, value, "median");
+  for (const auto& d : drift) std::printf("  %13.2f", Median(d));
+  std::printf("\n");
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
   std::string recipe_path = "models/default/recipe.json";
   int scenes = 24;
-  std::vector<double> eps_values;
+  std::vector<double> eps_values, kick_values, smooth_kick_values;
   for (int i = 1; i + 1 < argc; i += 2) {
     const std::string flag = argv[i];
     if (flag == "--recipe") recipe_path = argv[i + 1];
     else if (flag == "--scenes") scenes = std::atoi(argv[i + 1]);
     else if (flag == "--eps") eps_values.push_back(std::atof(argv[i + 1]));
+    else if (flag == "--kick") kick_values.push_back(std::atof(argv[i + 1]));
+    else if (flag == "--smooth-kick") smooth_kick_values.push_back(std::atof(argv[i + 1]));
     else {
-      std::fprintf(stderr, "usage: %s [--recipe FILE] [--scenes N] [--eps SPACINGS]...\n", argv[0]);
+      std::fprintf(stderr, "usage: %s [--recipe FILE] [--scenes N] [--eps SPACINGS]... [--kick SIGMA]... [--smooth-kick SIGMA]...\n",
+                   argv[0]);
       return 2;
     }
   }
-  if (eps_values.empty()) eps_values = {0.001, 0.01, 0.1};
+  if (argc % 2 == 0) {
+    std::fprintf(stderr, "%s: %s needs a value\n", argv[0], argv[argc - 1]);
+    return 2;
+  }
+  if (eps_values.empty() && kick_values.empty() && smooth_kick_values.empty()) eps_values = {0.001, 0.01, 0.1};
   const data::Recipe recipe = data::LoadRecipe(recipe_path);
   scenes = std::min(scenes, recipe.test);
 
@@ -75,9 +156,10 @@ int main(int argc, char** argv) {
     scene_list.push_back(data::SampleScene(recipe, rng));
     reference.push_back(SimulateMpm(scene_list.back(), MpmOptions{}));
   }
-  std::printf("MPM against itself from initial positions moved by EPS spacings (%d test scenes of %s)\n",
+  std::printf("MPM against itself, %d test scenes of %s: from initial positions moved by EPS spacings, or\n"
+              "with kicks after every frame that move each particle SIGMA spacings rms per axis (white or smooth)\n",
               scenes, recipe_path.c_str());
-  std::printf("%10s  %8s", "EPS", "");
+  std::printf("%-12s %6s  %8s", "perturbation", "size", "");
   for (int h : kHorizons) std::printf("  %6d frames", h);
   std::printf("\n");
   for (double eps : eps_values) {
@@ -96,11 +178,21 @@ int main(int argc, char** argv) {
         drift[h].push_back(MeanDrift(reference[s], perturbed, frame));
       }
     }
-    std::printf("%10g  %8s", eps, "mean");
-    for (const auto& d : drift) std::printf("  %13.2f", Mean(d));
-    std::printf("\n%10g  %8s", eps, "median");
-    for (const auto& d : drift) std::printf("  %13.2f", Median(d));
-    std::printf("\n");
+    PrintRow("EPS", eps, drift);
+  }
+  for (const auto& [smooth, values] : {std::pair{false, kick_values}, std::pair{true, smooth_kick_values}}) {
+    for (double sigma : values) {
+      std::vector<std::vector<double>> drift(kHorizons.size());
+      std::mt19937_64 rng(11);
+      for (int s = 0; s < scenes; ++s) {
+        Kicks kicks;
+        kicks.smooth = smooth;
+        kicks.sigma = sigma;
+        const std::vector<double> d = KickedDrift(scene_list[s], reference[s], kicks, rng);
+        for (size_t h = 0; h < d.size(); ++h) drift[h].push_back(d[h]);
+      }
+      PrintRow(smooth ? "smooth kick" : "white kick", sigma, drift);
+    }
   }
   return 0;
 }

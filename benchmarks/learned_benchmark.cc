@@ -9,6 +9,7 @@
 //     instead: the fused edge kernels against the LibTorch operators they replace
 //   ./build/benchmarks/learned_benchmark MODEL --profile PARTICLES
 //     instead: where the time of a 10-step forward and forward+backward goes, by operator (self time)
+//   ... --threads N   measure on N LibTorch threads (default: all cores)
 #include <sys/resource.h>
 
 #include <algorithm>
@@ -229,14 +230,23 @@ std::unique_ptr<LearnedSimulator> LoadSimulator(const std::string& source) {
 int main(int argc, char** argv) {
   flowdesign::simulator::learned::RestartWithFittingOpenBlasKernels(argv);
   std::setvbuf(stdout, nullptr, _IOLBF, 0);  // show each row as soon as it is measured
-  const std::string source = argc > 1 ? argv[1] : "models/default/model.fdm";
-  const bool kernels = argc == 3 && std::string(argv[2]) == "--kernels";
-  const bool profile = argc == 4 && std::string(argv[2]) == "--profile";
-  if ((argc > 1 && source.rfind("-", 0) == 0) || (argc > 2 && !kernels && !profile)) {
-    std::fprintf(stderr, "usage: learned_benchmark [MODEL.fdm | CONFIG.json] [--kernels | --profile PARTICLES]\n");
+  // Arguments: [MODEL | CONFIG] [--kernels | --profile PARTICLES] [--threads N]; --threads
+  // measures on N cores (e.g. 1 while a training run holds the other one).
+  std::vector<std::string> args(argv + 1, argv + argc);
+  int threads = 0;
+  if (args.size() >= 2 && args[args.size() - 2] == "--threads") {
+    threads = std::atoi(args.back().c_str());
+    args.resize(args.size() - 2);
+  }
+  const std::string source = !args.empty() ? args[0] : "models/default/model.fdm";
+  const bool kernels = args.size() == 2 && args[1] == "--kernels";
+  const bool profile = args.size() == 3 && args[1] == "--profile";
+  if ((!args.empty() && source.rfind("-", 0) == 0) || (args.size() > 1 && !kernels && !profile) || threads < 0) {
+    std::fprintf(stderr,
+                 "usage: learned_benchmark [MODEL.fdm | CONFIG.json] [--kernels | --profile PARTICLES] [--threads N]\n");
     return 2;
   }
-  ConfigureTorchThreads(0);
+  ConfigureTorchThreads(threads);
   std::unique_ptr<LearnedSimulator> simulator;
   try {
     simulator = LoadSimulator(source);
@@ -250,7 +260,7 @@ int main(int argc, char** argv) {
     return 0;
   }
   if (profile) {
-    const int particles = std::stoi(argv[3]), steps = 10;
+    const int particles = std::stoi(args[2]), steps = 10;
     const Scene scene = BenchmarkScene(particles, steps, config.particle_spacing_m, config.frame_dt_s);
     const RolloutSetup setup = MakeRolloutSetup(scene, config.history);
     auto forward = [&] {
@@ -330,6 +340,10 @@ int main(int argc, char** argv) {
   // As a design search on two cores runs a gradient (design/search.cc): LibTorch on one thread,
   // and a second thread recomputing steps while the first back-propagates. Last, because
   // switching LibTorch's thread count slowed the measurements that came after it.
+  if (threads == 1) {
+    std::printf("goals: forward >= 50%% of the large-product rate; forward+backward <= 3x forward; 300-step gradient < 2 GB\n");
+    return 0;  // pipelining needs a second core
+  }
   ConfigureTorchThreads(1);
   std::printf("\n%9s %22s %18s\n", "particles", "pipelined f+b ms/step", "/ fwd (2 threads)");
   for (int particles : {250, 1000, 4000}) {

@@ -46,6 +46,11 @@ class MpmSolver {
   int ParticleCount() const { return static_cast<int>(px_.size()); }
   Vec2 Position(int i) const { return {px_[i], py_[i]}; }
   Vec2 Velocity(int i) const { return {vx_[i], vy_[i]}; }
+  // Adds dv to particle i's velocity between frames (sensitivity studies: model-like errors).
+  void AddVelocity(int i, Vec2 dv) {
+    vx_[i] += static_cast<float>(dv.x);
+    vy_[i] += static_cast<float>(dv.y);
+  }
   float VolumeRatio(int i) const { return J_[i]; }
   const MpmStats& Stats() const { return stats_; }
   double CellSize() const { return dx_; }
