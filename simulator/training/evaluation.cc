@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <cmath>
 #include <iomanip>
+#include <numeric>
+#include <random>
 #include <sstream>
 
 #include "simulator/learned/rollout.h"
@@ -24,10 +26,23 @@ double CrowdedFraction(const torch::Tensor& points, double distance) {
   return (std::get<0>(d.min(1)) < distance).to(torch::kFloat64).mean().item<double>();
 }
 
+// Each row of `values` [n, 2] averaged over all rows with Gaussian weights of width `width` in
+// the distance between their `points` [n, 2].
+torch::Tensor GaussianSmoothed(const torch::Tensor& values, const torch::Tensor& points, double width) {
+  const torch::Tensor weights = torch::exp(-torch::cdist(points, points).pow(2) / (2.0 * width * width));
+  return weights.mm(values) / weights.sum(1, true);
+}
+
 }  // namespace
 
 nlohmann::json EvaluationReport::ToJson() const {
-  nlohmann::json j{{"trajectories", trajectories}, {"one_step_mse", one_step_mse}, {"horizons", nlohmann::json::array()}};
+  nlohmann::json j{{"trajectories", trajectories},
+                   {"one_step_mse", one_step_mse},
+                   {"one_step_rms_spacings", one_step_rms_spacings},
+                   {"one_step_bulk_rms_spacings", one_step_bulk_rms_spacings},
+                   {"one_step_smooth_rms_spacings", one_step_smooth_rms_spacings},
+                   {"one_step_shuffled_smooth_rms_spacings", one_step_shuffled_smooth_rms_spacings},
+                   {"horizons", nlohmann::json::array()}};
   for (const HorizonError& h : horizons) {
     j["horizons"].push_back({{"steps", h.steps < 0 ? nlohmann::json("end") : nlohmann::json(h.steps)},
                              {"mean_error_spacings", h.mean_error_spacings},
@@ -43,6 +58,10 @@ nlohmann::json EvaluationReport::ToJson() const {
 std::string EvaluationReport::Table() const {
   std::ostringstream out;
   out << "trajectories: " << trajectories << "\none-step normalized acceleration MSE: " << one_step_mse
+      << "\none-step position error (spacings, rms per axis): " << one_step_rms_spacings
+      << "; shared by the whole fluid: " << one_step_bulk_rms_spacings
+      << "; the rest's smooth part: " << one_step_smooth_rms_spacings << " (white errors: "
+      << one_step_shuffled_smooth_rms_spacings << ")"
       << "\n\n  steps   mean error   median error   chamfer   frozen fluid   (particle spacings)"
       << "   crowded (< 0.5 spacing): learned   truth\n";
   for (const HorizonError& h : horizons) {
@@ -59,7 +78,10 @@ EvaluationReport EvaluateModel(learned::LearnedSimulator& simulator, const Datas
   torch::NoGradGuard no_grad;
   EvaluationReport report;
   report.trajectories = static_cast<int>(data.trajectories.size());
-  double squared_error = 0.0, count = 0.0;
+  double squared_error = 0.0, count = 0.0, squared_spacings = 0.0, squared_bulk = 0.0, squared_smooth = 0.0, squared_shuffled = 0.0;
+  const learned::Normalization& norm = simulator.Norm();
+  const torch::Tensor acceleration_std = torch::tensor({norm.acceleration_std[0], norm.acceleration_std[1]}, torch::kFloat64);
+  std::mt19937_64 shuffle_rng(1);
   std::vector<int> horizons = options.horizons;
   horizons.push_back(-1);
   std::vector<std::vector<double>> errors(horizons.size()), frozen(horizons.size()), chamfer(horizons.size()),
@@ -71,6 +93,20 @@ EvaluationReport EvaluateModel(learned::LearnedSimulator& simulator, const Datas
       const torch::Tensor predicted = simulator.PredictNormalizedAcceleration(e.graph).narrow(0, 0, e.fluid);
       squared_error += (predicted - e.target).pow(2).sum().item<double>();
       count += 2.0 * e.fluid;
+      const double spacing = t.particle_spacing_m;
+      const torch::Tensor error = (predicted - e.target).to(torch::kFloat64) * acceleration_std / spacing;
+      const torch::Tensor points = t.Frame(frame, e.fluid).to(torch::kFloat64) / spacing;
+      const double width = options.smoothing_spacings;
+      std::vector<int64_t> order(static_cast<size_t>(e.fluid));
+      std::iota(order.begin(), order.end(), 0);
+      std::shuffle(order.begin(), order.end(), shuffle_rng);
+      const torch::Tensor bulk = error.mean(0, true);
+      const torch::Tensor local = error - bulk;
+      const torch::Tensor shuffled = local.index_select(0, torch::tensor(order));
+      squared_spacings += error.pow(2).sum().item<double>();
+      squared_bulk += bulk.pow(2).sum().item<double>() * e.fluid;
+      squared_smooth += GaussianSmoothed(local, points, width).pow(2).sum().item<double>();
+      squared_shuffled += GaussianSmoothed(shuffled, points, width).pow(2).sum().item<double>();
     }
     // From frame 0, as a design rolls out; errors over the particles alive at each horizon.
     const int steps = t.Frames() - 1;
@@ -91,6 +127,10 @@ EvaluationReport EvaluateModel(learned::LearnedSimulator& simulator, const Datas
     }
   }
   report.one_step_mse = squared_error / std::max(1.0, count);
+  report.one_step_rms_spacings = std::sqrt(squared_spacings / std::max(1.0, count));
+  report.one_step_bulk_rms_spacings = std::sqrt(squared_bulk / std::max(1.0, count));
+  report.one_step_smooth_rms_spacings = std::sqrt(squared_smooth / std::max(1.0, count));
+  report.one_step_shuffled_smooth_rms_spacings = std::sqrt(squared_shuffled / std::max(1.0, count));
   for (size_t h = 0; h < horizons.size(); ++h) {
     HorizonError e;
     e.steps = horizons[h];

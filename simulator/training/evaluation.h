@@ -15,6 +15,7 @@ namespace flowdesign::simulator::training {
 struct EvaluationOptions {
   std::vector<int> horizons{25, 50, 100};  // rollout steps at which errors are reported (plus the end)
   int one_step_stride = 5;                 // one-step MSE on every k-th frame
+  double smoothing_spacings = 4.0;         // Gaussian width of the one-step error's smooth part
 };
 
 struct HorizonError {
@@ -31,6 +32,16 @@ struct HorizonError {
 struct EvaluationReport {
   int trajectories = 0;
   double one_step_mse = 0.0;  // normalized acceleration, fluid particles, no input noise
+  // The one-step position error in spacings (rms per axis); the part shared by all of a frame's
+  // fluid (its mean); and the smooth part of the rest: each particle's error averaged over its
+  // neighbours with Gaussian weights (EvaluationOptions::smoothing_spacings), next to the same for
+  // the rest shuffled among the particles (what white errors would give). Errors that neighbours
+  // share move the fluid as a whole and cost most over a rollout (ground_truth_sensitivity
+  // --smooth-kick).
+  double one_step_rms_spacings = 0.0;
+  double one_step_bulk_rms_spacings = 0.0;
+  double one_step_smooth_rms_spacings = 0.0;
+  double one_step_shuffled_smooth_rms_spacings = 0.0;
   std::vector<HorizonError> horizons;
   nlohmann::json ToJson() const;
   std::string Table() const;

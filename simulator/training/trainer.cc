@@ -4,6 +4,7 @@
 #include <chrono>
 #include <csignal>
 #include <cmath>
+#include <cstdio>
 #include <filesystem>
 #include <fstream>
 #include <limits>
@@ -153,10 +154,23 @@ struct WeightAverage {
 
 // Copies every network parameter from a model file with the same parameter names and shapes
 // (a checkpoint being resumed, or the model a fine-tune starts from).
-void CopyNetworkParameters(const learned::ModelFile& file, const std::string& path, LearnedSimulator& simulator) {
+// Copies the model file's weights into `simulator`. With `grow`, the simulator may have more
+// interaction blocks than the file: those start as the identity (their output LayerNorms' gain
+// and bias zero, so h and e pass through unchanged and the grown network computes what the file's
+// did), and training then teaches them to carry messages further in one step.
+void CopyNetworkParameters(const learned::ModelFile& file, const std::string& path, LearnedSimulator& simulator,
+                           bool grow = false) {
   torch::NoGradGuard no_grad;
+  const int file_blocks = file.config.message_passing_steps;
   for (const auto& item : simulator.Network()->named_parameters()) {
     const auto found = file.tensors.find(item.key());
+    if (grow && found == file.tensors.end()) {
+      int block = -1;
+      if (std::sscanf(item.key().c_str(), "block%d.", &block) == 1 && block >= file_blocks) {
+        if (item.key().find(".norm.") != std::string::npos) item.value().zero_();
+        continue;
+      }
+    }
     if (found == file.tensors.end() || !found->second.sizes().equals(item.value().sizes())) {
       throw std::invalid_argument(path + ": the model has no parameter '" + item.key() + "' of shape " +
                                   c10::str(item.value().sizes()) + " (different network size?)");
@@ -365,7 +379,21 @@ TrainSummary Train(const std::string& data_dir, const TrainConfig& input_config,
     }
     tasks::WriteFileAtomically(log_path, kept);
   } else {
-    if (from_model) CopyNetworkParameters(start_model, o.init_from + ": init_from", simulator);
+    if (from_model) {
+      const int added = config.model.message_passing_steps - start_model.config.message_passing_steps;
+      if (added < 0) {
+        throw std::invalid_argument(o.init_from + ": init_from has " +
+                                    std::to_string(start_model.config.message_passing_steps) +
+                                    " interaction blocks, the config " +
+                                    std::to_string(config.model.message_passing_steps) +
+                                    ": a fine-tune may add blocks, not drop them");
+      }
+      CopyNetworkParameters(start_model, o.init_from + ": init_from", simulator, added > 0);
+      if (added > 0) {
+        progress("init_from has " + std::to_string(start_model.config.message_passing_steps) +
+                 " interaction blocks: the " + std::to_string(added) + " after them start as the identity");
+      }
+    }
     nlohmann::json saved{{"model", learned::ModelConfigToJson(config.model)},
                          {"training", TrainingOptionsToJson(o)}, {"data", data_dir}, {"recipe", recipe}};
     tasks::WriteFileAtomically(out_dir + "/config.json", saved.dump(2) + "\n");
