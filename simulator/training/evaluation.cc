@@ -50,7 +50,8 @@ nlohmann::json EvaluationReport::ToJson() const {
                              {"frozen_error_spacings", h.frozen_error_spacings},
                              {"chamfer_spacings", h.chamfer_spacings},
                              {"crowded_fraction_learned", h.crowded_learned},
-                             {"crowded_fraction_truth", h.crowded_truth}});
+                             {"crowded_fraction_truth", h.crowded_truth},
+                             {"trajectory_errors_spacings", h.trajectory_errors_spacings}});
   }
   return j;
 }
@@ -139,6 +140,7 @@ EvaluationReport EvaluateModel(learned::LearnedSimulator& simulator, const Datas
       for (double x : v) s += x;
       return v.empty() ? 0.0 : s / v.size();
     };
+    e.trajectory_errors_spacings = errors[h];
     e.mean_error_spacings = mean_of(errors[h]);
     e.median_error_spacings = Median(errors[h]);
     e.frozen_error_spacings = mean_of(frozen[h]);

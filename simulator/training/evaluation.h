@@ -27,6 +27,7 @@ struct HorizonError {
   // Clumping: the fraction of fluid particles with another closer than half a spacing.
   double crowded_learned = 0.0;
   double crowded_truth = 0.0;
+  std::vector<double> trajectory_errors_spacings;  // each trajectory's mean particle error, in data order
 };
 
 struct EvaluationReport {

@@ -179,6 +179,14 @@ TEST_CASE("training lowers the loss, and a resumed run continues exactly where i
     CHECK(report.horizons.back().steps == -1);
     CHECK(std::isfinite(report.one_step_mse));
     CHECK(report.horizons.front().mean_error_spacings > 0.0);
+    for (const training::HorizonError& h : report.horizons) {
+      REQUIRE(h.trajectory_errors_spacings.size() == test.trajectories.size());
+      double sum = 0.0;
+      for (double e : h.trajectory_errors_spacings) sum += e;
+      CHECK(h.mean_error_spacings == Approx(sum / test.trajectories.size()));
+      CHECK(h.median_error_spacings == Approx(training::Median(h.trajectory_errors_spacings)));
+    }
+    CHECK(report.ToJson()["horizons"][0]["trajectory_errors_spacings"].size() == test.trajectories.size());
 
     // With a zero decoder the one-step error is the mean squared normalized ground-truth
     // acceleration, computed here straight from the trajectories (every frame, stride 1).
