@@ -9,7 +9,7 @@
 // With --kick SIGMA the start is exact, but after every frame each particle's velocity gets a
 // random kick that moves it SIGMA spacings (rms per axis) by the next frame: the error a learned
 // simulator with that one-step position error makes, if its errors were random (white in space
-// and time); --smooth-kick SIGMA kicks with a random field smooth over ~20 spacings instead, so
+// and time); --smooth-kick SIGMA kicks with a random field smooth over 10-40 spacings instead, so
 // neighbours err alike (as a network's errors do). Either gives the floor of the rollout error
 // that a model of that one-step accuracy could reach.
 //
@@ -43,17 +43,19 @@ double Mean(const std::vector<double>& v) {
   return v.empty() ? 0.0 : sum / v.size();
 }
 
-// Mean distance between the two runs' particles alive at `frame`, in particle spacings.
-double MeanDrift(const Trajectory& a, const Trajectory& b, int frame) {
+// Mean distance between `reference`'s particles alive at `frame` and position_of(i) for each, in
+// particle spacings.
+template <typename PositionOf>
+double MeanDrift(const Trajectory& reference, int frame, PositionOf position_of) {
   double sum = 0.0;
   int count = 0;
-  for (int i = 0; i < a.particle_count; ++i) {
-    if (!a.Alive(frame, i)) continue;
-    const Vec2 d = a.Position(frame, i) - b.Position(frame, i);
+  for (int i = 0; i < reference.particle_count; ++i) {
+    if (!reference.Alive(frame, i)) continue;
+    const Vec2 d = reference.Position(frame, i) - position_of(i);
     sum += std::sqrt(d.x * d.x + d.y * d.y);
     ++count;
   }
-  return count ? sum / count / a.particle_spacing_m : 0.0;
+  return count ? sum / count / reference.particle_spacing_m : 0.0;
 }
 
 // Particle p's kick in spacings for one frame: white (independent per particle) or a field of
@@ -95,20 +97,14 @@ struct Kicks {
 // MPM of `scene` with a kick after every frame; the drift from `reference` at each horizon.
 std::vector<double> KickedDrift(const Scene& scene, const Trajectory& reference, Kicks kicks, std::mt19937_64& rng) {
   MpmSolver solver(scene, MpmOptions{});
-  const double spacing = scene.particle_spacing_m, to_velocity = spacing / scene.frame_dt_s;
+  const double to_velocity = scene.particle_spacing_m / scene.frame_dt_s;
   std::vector<double> drift;
   for (int frame = 1; frame <= scene.frames; ++frame) {
     solver.StepFrame();
-    kicks.NewFrame(rng, spacing);
+    kicks.NewFrame(rng, scene.particle_spacing_m);
     for (int p = 0; p < solver.ParticleCount(); ++p) solver.AddVelocity(p, to_velocity * kicks.At(solver.Position(p), rng));
     for (int h : kHorizons) {
-      if (std::min(h, scene.frames) != frame) continue;
-      double sum = 0.0;
-      for (int p = 0; p < solver.ParticleCount(); ++p) {
-        const Vec2 d = solver.Position(p) - reference.Position(frame, p);
-        sum += std::sqrt(d.x * d.x + d.y * d.y);
-      }
-      drift.push_back(solver.ParticleCount() ? sum / solver.ParticleCount() / spacing : 0.0);
+      if (std::min(h, scene.frames) == frame) drift.push_back(MeanDrift(reference, frame, [&](int i) { return solver.Position(i); }));
     }
   }
   return drift;
@@ -175,7 +171,7 @@ int main(int argc, char** argv) {
       const Trajectory perturbed = SimulateMpm(moved, MpmOptions{});
       for (size_t h = 0; h < kHorizons.size(); ++h) {
         const int frame = std::min(kHorizons[h], perturbed.frame_count - 1);
-        drift[h].push_back(MeanDrift(reference[s], perturbed, frame));
+        drift[h].push_back(MeanDrift(reference[s], frame, [&](int i) { return perturbed.Position(frame, i); }));
       }
     }
     PrintRow("EPS", eps, drift);

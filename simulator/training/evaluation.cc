@@ -92,10 +92,11 @@ EvaluationReport EvaluateModel(learned::LearnedSimulator& simulator, const Datas
     for (int frame = 0; frame + 1 < t.Frames(); frame += options.one_step_stride) {
       const Example e = MakeExample(simulator, t, frame, 0.0, unused_rng, torch::kCPU);
       const torch::Tensor predicted = simulator.PredictNormalizedAcceleration(e.graph).narrow(0, 0, e.fluid);
-      squared_error += (predicted - e.target).pow(2).sum().item<double>();
+      const torch::Tensor difference = predicted - e.target;
+      squared_error += difference.pow(2).sum().item<double>();
       count += 2.0 * e.fluid;
       const double spacing = t.particle_spacing_m;
-      const torch::Tensor error = (predicted - e.target).to(torch::kFloat64) * acceleration_std / spacing;
+      const torch::Tensor error = difference.to(torch::kFloat64) * acceleration_std / spacing;
       const torch::Tensor points = t.Frame(frame, e.fluid).to(torch::kFloat64) / spacing;
       const double width = options.smoothing_spacings;
       std::vector<int64_t> order(static_cast<size_t>(e.fluid));
@@ -127,11 +128,12 @@ EvaluationReport EvaluateModel(learned::LearnedSimulator& simulator, const Datas
       crowded_truth[h].push_back(CrowdedFraction(truth, 0.5 * t.particle_spacing_m));
     }
   }
-  report.one_step_mse = squared_error / std::max(1.0, count);
-  report.one_step_rms_spacings = std::sqrt(squared_spacings / std::max(1.0, count));
-  report.one_step_bulk_rms_spacings = std::sqrt(squared_bulk / std::max(1.0, count));
-  report.one_step_smooth_rms_spacings = std::sqrt(squared_smooth / std::max(1.0, count));
-  report.one_step_shuffled_smooth_rms_spacings = std::sqrt(squared_shuffled / std::max(1.0, count));
+  const double components = std::max(1.0, count);
+  report.one_step_mse = squared_error / components;
+  report.one_step_rms_spacings = std::sqrt(squared_spacings / components);
+  report.one_step_bulk_rms_spacings = std::sqrt(squared_bulk / components);
+  report.one_step_smooth_rms_spacings = std::sqrt(squared_smooth / components);
+  report.one_step_shuffled_smooth_rms_spacings = std::sqrt(squared_shuffled / components);
   for (size_t h = 0; h < horizons.size(); ++h) {
     HorizonError e;
     e.steps = horizons[h];

@@ -153,11 +153,11 @@ struct WeightAverage {
 };
 
 // Copies every network parameter from a model file with the same parameter names and shapes
-// (a checkpoint being resumed, or the model a fine-tune starts from).
-// Copies the model file's weights into `simulator`. With `grow`, the simulator may have more
-// interaction blocks than the file: those start as the identity (their output LayerNorms' gain
-// and bias zero, so h and e pass through unchanged and the grown network computes what the file's
-// did), and training then teaches them to carry messages further in one step.
+// (a checkpoint being resumed, or the model a fine-tune starts from). With `grow`, the simulator
+// may have more interaction blocks than the file: those start as the identity (their output
+// LayerNorms' gain and bias zero, so h and e pass through unchanged and the grown network
+// computes what the file's did), and training then teaches them to carry messages further in
+// one step.
 void CopyNetworkParameters(const learned::ModelFile& file, const std::string& path, LearnedSimulator& simulator,
                            bool grow = false) {
   torch::NoGradGuard no_grad;
