@@ -74,6 +74,37 @@ torch::Tensor RolloutGradient(LearnedSimulator& simulator, const Scene& scene, c
   return caps.grad();
 }
 
+struct StepPhaseTimes {
+  double forward, recompute, back_propagate;  // ms
+};
+
+// The parts of a gradient for one step (the first of the setup): the step without autograd (as
+// the rollout's forward pass runs it), with autograd (as the backward pass recomputes it), and
+// the back-propagation of a random output gradient to the window and the obstacles.
+StepPhaseTimes StepPhases(LearnedSimulator& simulator, const Scene& scene, const RolloutSetup& setup,
+                          const torch::Tensor& obstacles, const torch::Tensor& capsules) {
+  const torch::Tensor window = setup.initial_states.narrow(0, 0, setup.history + 1);
+  StepPhaseTimes t;
+  t.forward = 1e3 * Median(9, [&] {
+    torch::NoGradGuard no_grad;
+    simulator.Step(window, obstacles, capsules, scene.domain);
+  });
+  torch::Tensor leaves[3], next;
+  auto recompute = [&] {
+    leaves[0] = window.detach().requires_grad_(true);
+    leaves[1] = obstacles.detach().requires_grad_(true);
+    leaves[2] = capsules.detach().requires_grad_(true);
+    next = simulator.Step(leaves[0], leaves[1], leaves[2], scene.domain);
+  };
+  t.recompute = 1e3 * Median(9, recompute);
+  const torch::Tensor output_grad = torch::randn_like(next);
+  t.back_propagate = 1e3 * Median(9, [&] {
+    recompute();
+    torch::autograd::grad({next}, {leaves[0], leaves[1], leaves[2]}, {output_grad}, false, false, true);
+  }) - t.recompute;
+  return t;
+}
+
 // A square block of water (side chosen for `particles`) above a cup-shaped chain.
 Scene BenchmarkScene(int particles, int frames, double spacing, double frame_dt) {
   Scene scene;
@@ -311,6 +342,7 @@ int main(int argc, char** argv) {
   std::printf("\n%9s %7s %9s %12s %12s %10s %10s %12s %12s\n", "particles", "nodes", "edges", "fwd ms/step",
               "f+b ms/step", "f+b / fwd", "GFLOP/step", "fwd GFLOP/s", "layer GFLOP/s");
   std::map<int, double> forward_seconds;
+  std::vector<std::pair<int, StepPhaseTimes>> phases;
   const int steps = 10;
   for (int particles : {250, 1000, 4000}) {
     const Scene scene = BenchmarkScene(particles, steps, config.particle_spacing_m, config.frame_dt_s);
@@ -335,14 +367,20 @@ int main(int argc, char** argv) {
                 static_cast<long long>(edges), 1e3 * forward, 1e3 * both, both / forward, flops / 1e9,
                 flops / forward / 1e9, layer_rate);
     forward_seconds[particles] = forward;
+    phases.push_back({particles, StepPhases(*simulator, scene, setup, obstacles, capsules)});
+  }
+  // Checkpointed back-propagation recomputes each step with autograd, then back-propagates
+  // through it: f+b >= forward + recompute + back-propagation of one step.
+  std::printf("\none step at frame 0, ms: %9s %12s %12s %14s\n", "particles", "forward", "recompute", "back-propagate");
+  for (const auto& [particles, p] : phases) {
+    std::printf("%26d %12.2f %12.2f %14.2f   (sum %.2fx forward)\n", particles, p.forward, p.recompute, p.back_propagate,
+                (p.forward + p.recompute + p.back_propagate) / p.forward);
   }
 
-  // As a design search on two cores runs a gradient (design/search.cc): LibTorch on one thread,
-  // and a second thread recomputing steps while the first back-propagates. Last, because
-  // switching LibTorch's thread count slowed the measurements that came after it.
-  // Pipelining needs a second core.
+  // As a design search on two cores runs a gradient (design/search.cc): the forward pass on
+  // both cores, then a second thread recomputing steps while the first back-propagates, one core
+  // each. Pipelining needs a second core.
   if (threads != 1) {
-    ConfigureTorchThreads(1);
     std::printf("\n%9s %22s %18s\n", "particles", "pipelined f+b ms/step", "/ fwd (2 threads)");
     for (int particles : {250, 1000, 4000}) {
       const Scene scene = BenchmarkScene(particles, steps, config.particle_spacing_m, config.frame_dt_s);

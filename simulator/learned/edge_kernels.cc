@@ -15,26 +15,28 @@ using torch::autograd::AutogradContext;
 using torch::autograd::variable_list;
 
 constexpr int64_t kRowGrain = 256;     // edges per parallel task
-constexpr int64_t kColumnBlock = 16;   // 64 bytes of float: one cache line
+constexpr int64_t kNodeGrain = 32;     // target rows per parallel task
 
-// Scatters over edges with threads owning blocks of columns: no two threads write the same
-// element and every element sums its edges in edge order, so results do not depend on timing.
-template <typename F>
-void ForColumnBlocks(int64_t columns, F&& body) {
-  at::parallel_for(0, (columns + kColumnBlock - 1) / kColumnBlock, 1, [&](int64_t b0, int64_t b1) {
-    body(b0 * kColumnBlock, std::min(columns, b1 * kColumnBlock));
-  });
-}
-
-// Row index[e] of target (rows target_stride apart) += row e of source [edges, columns].
+// Row index[e] of target (rows target_stride apart) += row e of source [edges, columns], for
+// index values in [0, rows). Each target row sums its edges in edge order (a stable counting sort
+// by index), so results do not depend on the number of threads, and threads own whole target
+// rows: no races, and every source row is read once (threads owning column blocks instead each
+// streamed all edges; for the unsorted senders that was most of a block's backward pass).
 template <typename T>
 void ScatterAddRows(const T* source, const int64_t* index, int64_t edges, int64_t columns, T* target,
-                    int64_t target_stride) {
-  ForColumnBlocks(columns, [&](int64_t c0, int64_t c1) {
-    for (int64_t e = 0; e < edges; ++e) {
-      const T* __restrict src = source + e * columns;
-      T* __restrict dst = target + index[e] * target_stride;
-      for (int64_t c = c0; c < c1; ++c) dst[c] += src[c];
+                    int64_t target_stride, int64_t rows) {
+  std::vector<int64_t> start(static_cast<size_t>(rows) + 1, 0), order(static_cast<size_t>(edges));
+  for (int64_t e = 0; e < edges; ++e) ++start[index[e] + 1];
+  for (int64_t n = 0; n < rows; ++n) start[n + 1] += start[n];
+  std::vector<int64_t> cursor(start.begin(), start.end() - 1);
+  for (int64_t e = 0; e < edges; ++e) order[cursor[index[e]]++] = e;
+  at::parallel_for(0, rows, kNodeGrain, [&](int64_t n0, int64_t n1) {
+    for (int64_t n = n0; n < n1; ++n) {
+      T* __restrict dst = target + n * target_stride;
+      for (int64_t j = start[n]; j < start[n + 1]; ++j) {
+        const T* __restrict src = source + order[j] * columns;
+        for (int64_t c = 0; c < columns; ++c) dst[c] += src[c];
+      }
     }
   });
 }
@@ -164,9 +166,9 @@ struct GatherAddReluFunction : public torch::autograd::Function<GatherAddReluFun
         });
       } else {
         at::parallel_for(0, edges, kRowGrain, [&](int64_t e0, int64_t e1) { relu_backward(e0 * hidden, e1 * hidden); });
-        if (want_projected) ScatterAddRows(pa, r, edges, hidden, pp + hidden, 2 * hidden);
+        if (want_projected) ScatterAddRows(pa, r, edges, hidden, pp + hidden, 2 * hidden, nodes);
       }
-      if (want_projected) ScatterAddRows(pa, s, edges, hidden, pp, 2 * hidden);
+      if (want_projected) ScatterAddRows(pa, s, edges, hidden, pp, 2 * hidden, nodes);
     });
     return {grad_a, grad_projected, torch::Tensor(), torch::Tensor()};
   }
@@ -234,7 +236,7 @@ struct NormResidualAggregateFunction : public torch::autograd::Function<NormResi
       at::parallel_for(0, edges, kRowGrain, [&](int64_t e0, int64_t e1) {
         for (int64_t i = e0; i < e1; ++i) edge(i, pm + i * width);
       });
-      ScatterAddRows(pm, r, edges, width, pagg, width);
+      ScatterAddRows(pm, r, edges, width, pagg, width, nodes);
     });
     if (save) ctx->save_for_backward({normalized, inverse_std, gamma, beta, weights, receivers});
     return {e_next, aggregated};
@@ -317,6 +319,14 @@ struct NormResidualAggregateFunction : public torch::autograd::Function<NormResi
 
 bool FusedEdgeKernelsApply(const torch::Tensor& t) {
   return t.device().is_cpu() && (t.scalar_type() == torch::kFloat32 || t.scalar_type() == torch::kFloat64);
+}
+
+bool FusedEdgeKernelsUseIntraOpThreads() {
+#ifdef INTRA_OP_PARALLEL
+  return true;
+#else
+  return false;
+#endif
 }
 
 torch::Tensor GatherAddRelu(const torch::Tensor& a, const torch::Tensor& projected, const torch::Tensor& senders,

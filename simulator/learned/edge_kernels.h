@@ -15,6 +15,9 @@ namespace flowdesign::simulator::learned {
 
 // Whether the fused kernels handle this tensor (CPU, float or double).
 bool FusedEdgeKernelsApply(const torch::Tensor& t);
+// Whether the kernels were compiled to run on LibTorch's intra-op threads (at::parallel_for is a
+// header template: without the OpenMP flags of LibTorch's own build it runs on one thread).
+bool FusedEdgeKernelsUseIntraOpThreads();
 
 // relu(a + projected[senders, 0:H] + projected[receivers, H:2H]) for a [E, H] and
 // projected [N, 2H]; differentiable in a and projected.

@@ -9,6 +9,8 @@
 #include <string>
 #include <thread>
 
+#include <ATen/Parallel.h>
+
 namespace flowdesign::simulator::learned {
 namespace {
 
@@ -106,9 +108,18 @@ class RolloutFunction : public torch::autograd::Function<RolloutFunction> {
 
  private:
   // Runs recompute(t) for every t of `order` on a second thread, at most two steps ahead, and
-  // back_propagate on this one in the same order.
+  // back_propagate on this one in the same order, each on one intra-op thread: the two sides
+  // keep two cores busy, so the forward pass before may use both (LibTorch threads of the caller,
+  // restored afterwards) without the pipeline oversubscribing them.
   template <typename Recompute, typename BackPropagate>
   static void PipelinedBackward(const std::vector<int>& order, Recompute& recompute, BackPropagate& back_propagate) {
+    struct OneIntraOpThread {
+      // at::set_num_threads sets this thread's count and the one that new threads (the
+      // producer) start with.
+      int saved = at::get_num_threads();
+      OneIntraOpThread() { at::set_num_threads(1); }
+      ~OneIntraOpThread() { at::set_num_threads(saved); }
+    } one_thread;
     using Item = decltype(recompute(0));
     std::mutex mutex;
     std::condition_variable changed;

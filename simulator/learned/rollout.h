@@ -46,8 +46,9 @@ torch::Tensor SampleObstacleParticles(const torch::Tensor& capsules, const std::
 
 // How the backward pass runs. Pipelined: a second thread recomputes the steps (forward with
 // autograd) while this one back-propagates through the ones before, so a gradient takes about
-// forward + max(recompute, backward) instead of their sum when a core is free. The gradient is
-// bit-identical either way.
+// forward + max(recompute, backward) instead of their sum when a core is free. Each side runs on
+// one intra-op thread, whatever the caller's LibTorch thread count (which the forward pass uses).
+// The gradient is bit-identical either way.
 enum class Backward { kSerial, kPipelined };
 
 // Fluid positions over time [steps + 1, particles, 2] (frame 0 first), differentiable with

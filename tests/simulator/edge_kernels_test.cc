@@ -5,6 +5,8 @@
 
 #include <vector>
 
+#include <ATen/Parallel.h>
+
 #include "simulator/learned/edge_kernels.h"
 #include "simulator/learned/graph_network.h"
 #include "tests/simulator/learned_test_support.h"
@@ -122,6 +124,42 @@ TEST_CASE("the fused kernels accept a graph without edges", "[learned][kernels]"
   const auto grads = torch::autograd::grad({(aggregated.sum() + next.sum() + out.sum())}, {projected, gamma}, {}, true, false, true);
   CHECK(grads[0].abs().sum().item<double>() == 0.0);
   CHECK(grads[1].abs().sum().item<double>() == 0.0);
+}
+
+TEST_CASE("the fused kernels run on two threads and give bit-identical results on one", "[learned][kernels]") {
+  REQUIRE(FusedEdgeKernelsUseIntraOpThreads());
+  // Large enough that every kernel splits its work (rows per task: 256 edges, 32 nodes).
+  const int64_t nodes = 700, edges = 6000, width = 16;
+  torch::manual_seed(3);
+  const torch::Tensor senders = torch::randint(nodes, {edges}, torch::kInt64);
+  const torch::Tensor sorted_receivers = std::get<0>(torch::randint(nodes, {edges}, torch::kInt64).sort());
+  const torch::Tensor shuffled_receivers = torch::randint(nodes, {edges}, torch::kInt64);
+  auto leaf = [](const torch::Tensor& t) { return t.clone().requires_grad_(true); };
+  const torch::Tensor a = torch::randn({edges, width}), projected = torch::randn({nodes, 2 * width});
+  const torch::Tensor y = torch::randn({edges, width}), e = torch::randn({edges, width}), w = torch::rand({edges, 1});
+  auto run = [&](int threads) {
+    const int saved = at::get_num_threads();
+    at::set_num_threads(threads);
+    std::vector<torch::Tensor> results;
+    for (const torch::Tensor& receivers : {sorted_receivers, shuffled_receivers}) {
+      const std::vector<torch::Tensor> inputs{leaf(a), leaf(projected), leaf(y), leaf(e), leaf(w)};
+      const torch::Tensor gathered = GatherAddRelu(inputs[0], inputs[1], senders, receivers);
+      const auto [next, aggregated] = NormResidualAggregate(inputs[2], torch::ones({width}), torch::zeros({width}), 1e-5,
+                                                            inputs[3], inputs[4], receivers, nodes);
+      for (const torch::Tensor& out : {gathered, next, aggregated}) results.push_back(out.detach());
+      for (const torch::Tensor& g : Gradients({gathered.to(torch::kFloat64), next.to(torch::kFloat64), aggregated.to(torch::kFloat64)}, inputs)) {
+        results.push_back(g);
+      }
+    }
+    at::set_num_threads(saved);
+    return results;
+  };
+  const auto one = run(1), two = run(2);
+  REQUIRE(one.size() == two.size());
+  for (size_t i = 0; i < one.size(); ++i) {
+    INFO("result " << i);
+    CHECK(torch::equal(one[i], two[i]));
+  }
 }
 
 TEST_CASE("a graph network gives the same outputs and gradients with and without the fused kernels", "[learned][kernels]") {
