@@ -377,9 +377,10 @@ int main(int argc, char** argv) {
                 (p.forward + p.recompute + p.back_propagate) / p.forward);
   }
 
-  // As a design search on two cores runs a gradient (design/search.cc): the forward pass on
-  // both cores, then a second thread recomputing steps while the first back-propagates, one core
-  // each. Pipelining needs a second core.
+  // How a one-start gradient search on two cores back-propagates (design/search.cc): a second
+  // thread recomputes steps while the first back-propagates, one core each. The forward pass
+  // before it runs on both cores here (a search's runs on one: at task sizes two were no
+  // faster). Pipelining needs a second core.
   if (threads != 1) {
     std::printf("\n%9s %22s %18s\n", "particles", "pipelined f+b ms/step", "/ fwd (2 threads)");
     for (int particles : {250, 1000, 4000}) {

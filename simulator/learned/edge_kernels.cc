@@ -7,6 +7,8 @@
 #include <ATen/Parallel.h>
 #include <ATen/record_function.h>
 
+#include "simulator/learned/counting_sort.h"
+
 namespace flowdesign::simulator::learned {
 
 namespace {
@@ -25,11 +27,9 @@ constexpr int64_t kNodeGrain = 32;     // target rows per parallel task
 template <typename T>
 void ScatterAddRows(const T* source, const int64_t* index, int64_t edges, int64_t columns, T* target,
                     int64_t target_stride, int64_t rows) {
-  std::vector<int64_t> start(static_cast<size_t>(rows) + 1, 0), order(static_cast<size_t>(edges));
-  for (int64_t e = 0; e < edges; ++e) ++start[index[e] + 1];
-  for (int64_t n = 0; n < rows; ++n) start[n + 1] += start[n];
-  std::vector<int64_t> cursor(start.begin(), start.end() - 1);
-  for (int64_t e = 0; e < edges; ++e) order[cursor[index[e]]++] = e;
+  const Buckets<int64_t> by_row = CountingSort(edges, rows, [&](int64_t e) { return index[e]; });
+  const std::vector<int64_t>& start = by_row.start;
+  const std::vector<int64_t>& order = by_row.order;
   at::parallel_for(0, rows, kNodeGrain, [&](int64_t n0, int64_t n1) {
     for (int64_t n = n0; n < n1; ++n) {
       T* __restrict dst = target + n * target_stride;

@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <cmath>
 
+#include "simulator/learned/counting_sort.h"
+
 namespace flowdesign::simulator::learned {
 
 EdgeList RadiusGraph(const float* xy, int n, const std::vector<uint8_t>& receives, double radius) {
@@ -22,19 +24,16 @@ EdgeList RadiusGraph(const float* xy, int n, const std::vector<uint8_t>& receive
     *cx = std::min(cells_x - 1, static_cast<int>((xy[2 * i] - min_x) * inv_cell));
     *cy = std::min(cells_y - 1, static_cast<int>((xy[2 * i + 1] - min_y) * inv_cell));
   };
-  // Counting sort of particles by cell.
-  std::vector<int> start(static_cast<size_t>(cells_x) * cells_y + 1, 0);
+  // Particles grouped by cell.
   std::vector<int> cell_index(n);
   for (int i = 0; i < n; ++i) {
     int cx, cy;
     cell_of(i, &cx, &cy);
     cell_index[i] = cy * cells_x + cx;
-    ++start[cell_index[i] + 1];
   }
-  for (size_t c = 1; c < start.size(); ++c) start[c] += start[c - 1];
-  std::vector<int> sorted(n);
-  std::vector<int> cursor(start.begin(), start.end() - 1);
-  for (int i = 0; i < n; ++i) sorted[cursor[cell_index[i]]++] = i;
+  const Buckets<int> cells = CountingSort(n, cells_x * cells_y, [&](int i) { return cell_index[i]; });
+  const std::vector<int>& start = cells.start;
+  const std::vector<int>& sorted = cells.order;
 
   const float r2 = static_cast<float>(radius * radius);
   edges.senders.reserve(static_cast<size_t>(n) * 16);
