@@ -8,6 +8,7 @@
 #include "simulator/data_layout.h"
 #include "simulator/learned/model_file.h"
 #include "simulator/training/evaluation.h"
+#include "simulator/training/paired_comparison.h"
 #include "tasks/file_util.h"
 
 namespace flowdesign::cli {
@@ -21,6 +22,7 @@ void AddEvaluateModelCommand(CLI::App& root, Action& action) {
   auto limit = std::make_shared<int>(-1);
   auto scene = std::make_shared<int>(0);
   auto threads = std::make_shared<int>(0);
+  auto baseline = std::make_shared<std::string>();
   cmd->add_option("--model", *model, "Model file (.fdm)")->capture_default_str();
   cmd->add_option("--data", *data, "Data folder written by `flowdesign generate`")->required()->check(CLI::ExistingDirectory);
   cmd->add_option("--split", *split, "Which split to evaluate")->capture_default_str()->check(CLI::IsMember({"train", "valid", "test"}));
@@ -28,18 +30,50 @@ void AddEvaluateModelCommand(CLI::App& root, Action& action) {
   cmd->add_option("--max", *limit, "Evaluate at most this many trajectories (default: all)");
   cmd->add_option("--scene", *scene, "Index of the trajectory animated side by side")->capture_default_str()->check(CLI::NonNegativeNumber);
   cmd->add_option("--threads", *threads, "LibTorch threads (0 = all cores)")->capture_default_str()->check(CLI::NonNegativeNumber);
+  cmd->add_option("--baseline", *baseline,
+                  "evaluation.json of another model on the same data: compare trajectory by trajectory")
+      ->check(CLI::ExistingFile);
   cmd->callback([=, &action] {
     action = [=] {
       if (!std::filesystem::exists(*model)) throw BadInput("--model " + *model + ": no such file");
+      nlohmann::json baseline_evaluation;
+      if (!baseline->empty()) {
+        try {
+          baseline_evaluation = nlohmann::json::parse(tasks::ReadFile(*baseline));
+        } catch (const nlohmann::json::exception& e) {
+          throw BadInput(*baseline + ": not valid JSON: " + e.what());
+        }
+      }
+      const nlohmann::json source{{"model", *model},
+                                  {"data", std::filesystem::weakly_canonical(*data).string()},
+                                  {"split", *split}};
+      try {
+        if (!baseline->empty()) simulator::training::CheckSameSource(source, baseline_evaluation, *baseline);
+      } catch (const std::invalid_argument& e) {
+        throw BadInput(e.what());
+      }
       simulator::learned::ConfigureTorchThreads(*threads);
       auto simulator = simulator::learned::LoadModel(*model);
       const simulator::training::Dataset dataset = simulator::training::LoadSplit(*data, *split, simulator->Config().history, *limit);
       std::cerr << "evaluating " << *model << " on " << dataset.trajectories.size() << " " << *split << " trajectories\n";
       const auto report = simulator::training::EvaluateModel(*simulator, dataset, {});
-      std::cout << report.Table();
+      nlohmann::json evaluation = report.ToJson();
+      evaluation.update(source);
+      std::string paired_table;
+      if (!baseline->empty()) {
+        std::vector<simulator::training::PairedDifference> differences;
+        try {
+          differences = simulator::training::ComparePaired(report, source, baseline_evaluation, *baseline);
+        } catch (const std::invalid_argument& e) {
+          throw BadInput(e.what());
+        }
+        paired_table = simulator::training::PairedTable(differences, *baseline);
+        evaluation["against_baseline"] = simulator::training::PairedToJson(differences, *baseline);
+      }
+      std::cout << report.Table() << paired_table;
       if (!out->empty()) {
         std::filesystem::create_directories(*out);
-        tasks::WriteFileAtomically(*out + "/evaluation.json", report.ToJson().dump(2) + "\n");
+        tasks::WriteFileAtomically(*out + "/evaluation.json", evaluation.dump(2) + "\n");
         const simulator::Trajectory truth = simulator::LoadTrajectory(simulator::TrajectoryDirectory(*data, *split, *scene));
         const simulator::Trajectory learned = simulator::training::LearnedRolloutOfData(*simulator, truth);
         design::WriteSideBySideGif(truth, learned, *out + "/comparison.gif");
