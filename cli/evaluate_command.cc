@@ -55,6 +55,10 @@ void AddEvaluateModelCommand(CLI::App& root, Action& action) {
       simulator::learned::ConfigureTorchThreads(*threads);
       auto simulator = simulator::learned::LoadModel(*model);
       const simulator::training::Dataset dataset = simulator::training::LoadSplit(*data, *split, simulator->Config().history, *limit);
+      if (!baseline->empty() && baseline_evaluation.value("trajectories", -1) != static_cast<int>(dataset.trajectories.size())) {
+        throw BadInput(*baseline + ": field \"trajectories\": " + baseline_evaluation.value("trajectories", nlohmann::json()).dump() +
+                       ", this evaluation has " + std::to_string(dataset.trajectories.size()) + " (another --max?)");
+      }
       std::cerr << "evaluating " << *model << " on " << dataset.trajectories.size() << " " << *split << " trajectories\n";
       const auto report = simulator::training::EvaluateModel(*simulator, dataset, {});
       nlohmann::json evaluation = report.ToJson();
