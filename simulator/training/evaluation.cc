@@ -44,7 +44,7 @@ nlohmann::json EvaluationReport::ToJson() const {
                    {"one_step_shuffled_smooth_rms_spacings", one_step_shuffled_smooth_rms_spacings},
                    {"horizons", nlohmann::json::array()}};
   for (const HorizonError& h : horizons) {
-    j["horizons"].push_back({{"steps", h.steps < 0 ? nlohmann::json("end") : nlohmann::json(h.steps)},
+    j["horizons"].push_back({{"steps", HorizonJson(h.steps)},
                              {"mean_error_spacings", h.mean_error_spacings},
                              {"median_error_spacings", h.median_error_spacings},
                              {"frozen_error_spacings", h.frozen_error_spacings},
@@ -66,7 +66,7 @@ std::string EvaluationReport::Table() const {
       << "\n\n  steps   mean error   median error   chamfer   frozen fluid   (particle spacings)"
       << "   crowded (< 0.5 spacing): learned   truth\n";
   for (const HorizonError& h : horizons) {
-    out << std::setw(7) << (h.steps < 0 ? std::string("end") : std::to_string(h.steps)) << std::fixed
+    out << std::setw(7) << HorizonName(h.steps) << std::fixed
         << std::setprecision(2) << std::setw(13) << h.mean_error_spacings << std::setw(15)
         << h.median_error_spacings << std::setw(10) << h.chamfer_spacings << std::setw(15)
         << h.frozen_error_spacings << std::setw(44) << h.crowded_learned << std::setw(8) << h.crowded_truth << "\n";
@@ -172,6 +172,10 @@ Trajectory LearnedRolloutOfData(learned::LearnedSimulator& simulator, const Traj
   }
   return out;
 }
+
+std::string HorizonName(int steps) { return steps < 0 ? "end" : std::to_string(steps); }
+
+nlohmann::json HorizonJson(int steps) { return steps < 0 ? nlohmann::json("end") : nlohmann::json(steps); }
 
 double Median(std::vector<double> v) {
   if (v.empty()) return 0.0;

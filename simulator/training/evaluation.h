@@ -55,6 +55,10 @@ EvaluationReport EvaluateModel(learned::LearnedSimulator& simulator, const Datas
 // data's geometry, as a Trajectory aligned with the data.
 Trajectory LearnedRolloutOfData(learned::LearnedSimulator& simulator, const Trajectory& data);
 
+// A horizon's name in tables ("25", "end" for steps -1) and in evaluation.json (25 or "end").
+std::string HorizonName(int steps);
+nlohmann::json HorizonJson(int steps);
+
 // The median of `values` (0 for none): the typical error over trajectories, robust to a few
 // scenes that splash apart.
 double Median(std::vector<double> values);

@@ -7,12 +7,6 @@
 #include <stdexcept>
 
 namespace flowdesign::simulator::training {
-namespace {
-
-std::string HorizonName(int steps) { return steps < 0 ? "end" : std::to_string(steps); }
-
-}  // namespace
-
 void CheckSameSource(const nlohmann::json& report_source, const nlohmann::json& baseline, const std::string& name) {
   for (const char* field : {"data", "split"}) {
     if (!report_source.contains(field) || !baseline.contains(field)) continue;
@@ -49,7 +43,7 @@ std::vector<PairedDifference> ComparePaired(const EvaluationReport& report, cons
   for (size_t h = 0; h < horizons.size(); ++h) {
     const HorizonError& mine = report.horizons[h];
     const nlohmann::json& theirs = horizons[h];
-    const nlohmann::json steps = mine.steps < 0 ? nlohmann::json("end") : nlohmann::json(mine.steps);
+    const nlohmann::json steps = HorizonJson(mine.steps);
     if (theirs.value("steps", nlohmann::json()) != steps) {
       throw std::invalid_argument(baseline_name + ": field \"horizons[" + std::to_string(h) + "].steps\": " +
                                   theirs.value("steps", nlohmann::json()).dump() + ", this evaluation has " + steps.dump());
@@ -97,7 +91,7 @@ std::string PairedTable(const std::vector<PairedDifference>& differences, const 
 nlohmann::json PairedToJson(const std::vector<PairedDifference>& differences, const std::string& baseline_name) {
   nlohmann::json j{{"baseline", baseline_name}, {"horizons", nlohmann::json::array()}};
   for (const PairedDifference& d : differences) {
-    j["horizons"].push_back({{"steps", d.steps < 0 ? nlohmann::json("end") : nlohmann::json(d.steps)},
+    j["horizons"].push_back({{"steps", HorizonJson(d.steps)},
                              {"mean_difference_spacings", d.mean},
                              {"standard_error_spacings", d.standard_error},
                              {"median_difference_spacings", d.median},
