@@ -14,7 +14,7 @@
 // that a model of that one-step accuracy could reach.
 //
 //   ground_truth_sensitivity [--recipe models/default/recipe.json] [--scenes 24] [--eps 0.01]...
-//                            [--kick SIGMA]... [--smooth-kick SIGMA]...
+//                            [--kick SIGMA]... [--smooth-kick SIGMA]... [--bulk-viscosity M2/S]
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
@@ -95,8 +95,9 @@ struct Kicks {
 };
 
 // MPM of `scene` with a kick after every frame; the drift from `reference` at each horizon.
-std::vector<double> KickedDrift(const Scene& scene, const Trajectory& reference, Kicks kicks, std::mt19937_64& rng) {
-  MpmSolver solver(scene, MpmOptions{});
+std::vector<double> KickedDrift(const Scene& scene, const MpmOptions& mpm, const Trajectory& reference, Kicks kicks,
+                                std::mt19937_64& rng) {
+  MpmSolver solver(scene, mpm);
   const double to_velocity = scene.particle_spacing_m / scene.frame_dt_s;
   std::vector<double> drift;
   for (int frame = 1; frame <= scene.frames; ++frame) {
@@ -124,6 +125,7 @@ int main(int argc, char** argv) {
   std::string recipe_path = "models/default/recipe.json";
   int scenes = 24;
   std::vector<double> eps_values, kick_values, smooth_kick_values;
+  MpmOptions mpm;
   for (int i = 1; i + 1 < argc; i += 2) {
     const std::string flag = argv[i];
     if (flag == "--recipe") recipe_path = argv[i + 1];
@@ -131,8 +133,9 @@ int main(int argc, char** argv) {
     else if (flag == "--eps") eps_values.push_back(std::atof(argv[i + 1]));
     else if (flag == "--kick") kick_values.push_back(std::atof(argv[i + 1]));
     else if (flag == "--smooth-kick") smooth_kick_values.push_back(std::atof(argv[i + 1]));
+    else if (flag == "--bulk-viscosity") mpm.bulk_viscosity_m2ps = std::atof(argv[i + 1]);
     else {
-      std::fprintf(stderr, "usage: %s [--recipe FILE] [--scenes N] [--eps SPACINGS]... [--kick SIGMA]... [--smooth-kick SIGMA]...\n",
+      std::fprintf(stderr, "usage: %s [--recipe FILE] [--scenes N] [--eps SPACINGS]... [--kick SIGMA]... [--smooth-kick SIGMA]... [--bulk-viscosity M2/S]\n",
                    argv[0]);
       return 2;
     }
@@ -150,7 +153,7 @@ int main(int argc, char** argv) {
   for (int s = 0; s < scenes; ++s) {
     std::mt19937_64 rng(data::TrajectorySeed(recipe.seed, kTestSplit, s));
     scene_list.push_back(data::SampleScene(recipe, rng));
-    reference.push_back(SimulateMpm(scene_list.back(), MpmOptions{}));
+    reference.push_back(SimulateMpm(scene_list.back(), mpm));
   }
   std::printf("MPM against itself, %d test scenes of %s: from initial positions moved by EPS spacings, or\n"
               "with kicks after every frame that move each particle SIGMA spacings rms per axis (white or smooth)\n",
@@ -168,7 +171,7 @@ int main(int argc, char** argv) {
         const double a = angle(rng);
         p = p + (eps * moved.particle_spacing_m) * Vec2{std::cos(a), std::sin(a)};
       }
-      const Trajectory perturbed = SimulateMpm(moved, MpmOptions{});
+      const Trajectory perturbed = SimulateMpm(moved, mpm);
       for (size_t h = 0; h < kHorizons.size(); ++h) {
         const int frame = std::min(kHorizons[h], perturbed.frame_count - 1);
         drift[h].push_back(MeanDrift(reference[s], frame, [&](int i) { return perturbed.Position(frame, i); }));
@@ -184,7 +187,7 @@ int main(int argc, char** argv) {
         Kicks kicks;
         kicks.smooth = smooth;
         kicks.sigma = sigma;
-        const std::vector<double> d = KickedDrift(scene_list[s], reference[s], kicks, rng);
+        const std::vector<double> d = KickedDrift(scene_list[s], mpm, reference[s], kicks, rng);
         for (size_t h = 0; h < d.size(); ++h) drift[h].push_back(d[h]);
       }
       PrintRow(smooth ? "smooth kick" : "white kick", sigma, drift);

@@ -5,7 +5,7 @@
 // spacings sees M x R spacings per frame: rows farther above the contact than that cannot know
 // in that frame that they should decelerate.
 //
-//   impact_wave [--width 60] [--height 40] [--speed 2] [--sound-speed 30] [--frames 12]
+//   impact_wave [--width 60] [--height 40] [--speed 2] [--sound-speed 30] [--bulk-viscosity 0] [--frames 12]
 #include <cstdio>
 #include <cstdlib>
 #include <string>
@@ -31,9 +31,10 @@ int main(int argc, char** argv) {
     else if (flag == "--height") height = std::atoi(value);
     else if (flag == "--speed") speed = std::atof(value);
     else if (flag == "--sound-speed") options.sound_speed_mps = std::atof(value);
+    else if (flag == "--bulk-viscosity") options.bulk_viscosity_m2ps = std::atof(value);
     else if (flag == "--frames") frames = std::atoi(value);
     else {
-      std::fprintf(stderr, "usage: %s [--width N] [--height N] [--speed M/S] [--sound-speed M/S] [--frames N]\n", argv[0]);
+      std::fprintf(stderr, "usage: %s [--width N] [--height N] [--speed M/S] [--sound-speed M/S] [--bulk-viscosity M2/S] [--frames N]\n", argv[0]);
       return 2;
     }
   }

@@ -75,6 +75,8 @@ MpmSolver::MpmSolver(const Scene& scene, const MpmOptions& options)
   particle_volume_ = static_cast<float>(spacing * spacing);
   particle_mass_ = particle_volume_ * kDensity;
   bulk_modulus_ = static_cast<float>(kDensity * options.sound_speed_mps * options.sound_speed_mps);
+  viscosity_over_modulus_ = static_cast<float>(options.bulk_viscosity_m2ps /
+                                               (options.sound_speed_mps * options.sound_speed_mps));
   const double eps = 1e-3 * dx_;
   clamp_lo_x_ = static_cast<float>(scene.domain.min.x + eps);
   clamp_hi_x_ = static_cast<float>(scene.domain.max.x - eps);
@@ -179,6 +181,8 @@ int MpmSolver::SubstepsForFrame() const {
   // A particle never moves more than half the thinnest solid's radius per substep, so it cannot
   // jump over a solid's core line between two projections.
   if (!solids_.Empty() && speed > 0.0) dt = std::min(dt, 0.5 * solids_.MinRadius() / speed);
+  // Explicit viscosity is stable while it diffuses less than a cell per substep.
+  if (options_.bulk_viscosity_m2ps > 0.0) dt = std::min(dt, 0.25 * dx_ * dx_ / options_.bulk_viscosity_m2ps);
   const double substeps = std::ceil(scene_.frame_dt_s / dt - 1e-9);
   if (!(substeps <= 1e5)) {  // also catches NaN
     throw std::runtime_error("MPM: non-finite or unstable state at frame " + std::to_string(frame_) +
@@ -270,7 +274,9 @@ void MpmSolver::ParticleToGrid(float dt) {
         const float fx = st.fx, fy = st.fy;
         const float* wx = st.wx;
         const float* wy = st.wy;
-        const float stress = stress_scale * (J_[p] - 1.0f);
+        // Isotropic stress K (J - 1) + zeta div v, with div v = trace C (0 without viscosity, so
+        // the inviscid sums stay bit for bit what they were).
+        const float stress = stress_scale * ((J_[p] - 1.0f) + viscosity_over_modulus_ * (c00_[p] + c11_[p]));
         // Node momentum and mass as one 4-lane update: (px, py, m, unused).
         const Eigen::Array4f base(particle_mass_ * vx_[p], particle_mass_ * vy_[p], particle_mass_, 0.0f);
         const Eigen::Array4f affine_x(stress + particle_mass_ * c00_[p], particle_mass_ * c10_[p], 0.0f, 0.0f);

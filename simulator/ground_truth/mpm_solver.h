@@ -21,6 +21,10 @@ namespace flowdesign::simulator {
 
 struct MpmOptions {
   double sound_speed_mps = 30.0;      // sets the bulk modulus; >= 10x the flow speed keeps J ~ 1
+  // Kinematic bulk viscosity (m^2/s): pressure also resists the rate of compression, which damps
+  // the water hammer that a weakly compressible fluid rings with after an impact (real water,
+  // 50x stiffer, settles at once). 0 = none.
+  double bulk_viscosity_m2ps = 0.0;
   double cfl = 0.5;                   // substep <= cfl * cell / (sound speed + max speed)
   double cell_size_in_spacings = 2.0; // grid cell = 2 particle spacings: 4 particles per cell
   int threads = 0;                    // 0 = all cores
@@ -95,6 +99,7 @@ class MpmSolver {
   float particle_volume_ = 0.0f;
   float particle_mass_ = 0.0f;
   float bulk_modulus_ = 0.0f;
+  float viscosity_over_modulus_ = 0.0f;  // bulk viscosity / bulk modulus (s)
 
   // P2G scheduling: particles bucketed by stripe of kStripeWidth grid columns.
   static constexpr int kStripeWidth = 2;

@@ -48,11 +48,16 @@ std::vector<PairedDifference> ComparePaired(const EvaluationReport& report, cons
       throw std::invalid_argument(baseline_name + ": field \"horizons[" + std::to_string(h) + "].steps\": " +
                                   theirs.value("steps", nlohmann::json()).dump() + ", this evaluation has " + steps.dump());
     }
-    const std::vector<double> base = theirs.at("trajectory_errors_spacings").get<std::vector<double>>();
+    const std::string field = "horizons[" + std::to_string(h) + "].trajectory_errors_spacings";
+    const nlohmann::json errors = theirs.value("trajectory_errors_spacings", nlohmann::json());
+    if (!errors.is_array() || !std::all_of(errors.begin(), errors.end(), [](const nlohmann::json& e) { return e.is_number(); })) {
+      throw std::invalid_argument(baseline_name + ": field \"" + field + "\": " +
+                                  (errors.is_null() ? std::string("missing") : "not a list of numbers"));
+    }
+    const std::vector<double> base = errors.get<std::vector<double>>();
     const std::vector<double>& own = mine.trajectory_errors_spacings;
     if (base.size() != own.size() || own.empty()) {
-      throw std::invalid_argument(baseline_name + ": field \"horizons[" + std::to_string(h) +
-                                  "].trajectory_errors_spacings\": " + std::to_string(base.size()) +
+      throw std::invalid_argument(baseline_name + ": field \"" + field + "\": " + std::to_string(base.size()) +
                                   " trajectories, this evaluation has " + std::to_string(own.size()));
     }
     PairedDifference d;

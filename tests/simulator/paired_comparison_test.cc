@@ -78,4 +78,12 @@ TEST_CASE("a baseline from other data, another split, other horizons or trajecto
   CHECK_THROWS_WITH(ComparePaired(report, source, other_horizons, "b.json"), Catch::Contains("horizons[0].steps"));
   CHECK_THROWS_WITH(ComparePaired(report, source, nlohmann::json{{"trajectories", 3}}, "b.json"),
                     Catch::Contains("\"horizons\": missing"));
+  nlohmann::json no_errors = Report({4, 6, 5}, {9, 8, 7}).ToJson();
+  no_errors["horizons"][1].erase("trajectory_errors_spacings");
+  CHECK_THROWS_WITH(ComparePaired(report, source, no_errors, "b.json"),
+                    Catch::Contains("b.json: field \"horizons[1].trajectory_errors_spacings\": missing"));
+  nlohmann::json text_errors = Report({4, 6, 5}, {9, 8, 7}).ToJson();
+  text_errors["horizons"][0]["trajectory_errors_spacings"][2] = "7";
+  CHECK_THROWS_WITH(ComparePaired(report, source, text_errors, "b.json"),
+                    Catch::Contains("horizons[0].trajectory_errors_spacings\": not a list of numbers"));
 }
