@@ -1,5 +1,6 @@
 // `flowdesign evaluate-model`: accuracy of a learned simulator on held-out data, and a
 // side-by-side animation (ground truth | learned) of one scene.
+#include <algorithm>
 #include <filesystem>
 #include <iostream>
 
@@ -23,6 +24,7 @@ void AddEvaluateModelCommand(CLI::App& root, Action& action) {
   auto scene = std::make_shared<int>(0);
   auto threads = std::make_shared<int>(0);
   auto baseline = std::make_shared<std::string>();
+  auto horizons = std::make_shared<std::vector<int>>(simulator::training::EvaluationOptions{}.horizons);
   cmd->add_option("--model", *model, "Model file (.fdm)")->capture_default_str();
   cmd->add_option("--data", *data, "Data folder written by `flowdesign generate`")->required()->check(CLI::ExistingDirectory);
   cmd->add_option("--split", *split, "Which split to evaluate")->capture_default_str()->check(CLI::IsMember({"train", "valid", "test"}));
@@ -33,8 +35,17 @@ void AddEvaluateModelCommand(CLI::App& root, Action& action) {
   cmd->add_option("--baseline", *baseline,
                   "evaluation.json of another model on the same data: compare trajectory by trajectory")
       ->check(CLI::ExistingFile);
+  cmd->add_option("--horizons", *horizons,
+                  "Rollout steps at which errors are reported, besides the end (e.g. 50,100,200 for a model with half the frame step)")
+      ->delimiter(',')
+      ->capture_default_str()
+      ->check(CLI::Range(1, 1000000));
   cmd->callback([=, &action] {
     action = [=] {
+      if (!std::is_sorted(horizons->begin(), horizons->end()) ||
+          std::adjacent_find(horizons->begin(), horizons->end()) != horizons->end()) {
+        throw BadInput("--horizons: steps must be increasing");
+      }
       if (!std::filesystem::exists(*model)) throw BadInput("--model " + *model + ": no such file");
       nlohmann::json baseline_evaluation;
       if (!baseline->empty()) {
@@ -60,7 +71,9 @@ void AddEvaluateModelCommand(CLI::App& root, Action& action) {
                        ", this evaluation has " + std::to_string(dataset.trajectories.size()) + " (another --max?)");
       }
       std::cerr << "evaluating " << *model << " on " << dataset.trajectories.size() << " " << *split << " trajectories\n";
-      const auto report = simulator::training::EvaluateModel(*simulator, dataset, {});
+      simulator::training::EvaluationOptions options;
+      options.horizons = *horizons;
+      const auto report = simulator::training::EvaluateModel(*simulator, dataset, options);
       nlohmann::json evaluation = report.ToJson();
       evaluation.update(source);
       std::string paired_table;

@@ -1,6 +1,6 @@
 // The design engine end to end on a small task with a "ballistic" learned simulator:
 // parameterization, gradients through the rollout, every optimizer, parallel and resumed
-// searches, and the command line's handling of bad values.
+// searches, and the command line (design, simulate, evaluate-model) and its handling of bad values.
 #include "tests/torch_catch.h"
 
 #include <cstdio>
@@ -255,6 +255,31 @@ TEST_CASE("bad design command lines give clear errors and exit code 2", "[design
   CHECK(RunCli("design /nonexistent/task.json", &output) == 2);
   CHECK(RunCli("design --help", &output) == 0);
   CHECK_THAT(output, Catch::Contains("--resume"));
+}
+
+TEST_CASE("evaluate-model reports errors at the horizons asked for, and rejects unordered ones", "[design][cli]") {
+  const std::string dir = flowdesign::testing::OutputDir("cli_evaluate");
+  const std::string model = dir + "/model.fdm";
+  simulator::learned::SaveModel(model, *testing::BallisticSimulator(), {});
+  const nlohmann::json recipe{{"seed", 5},
+                              {"frames", 12},
+                              {"trajectories", {{"train", 1}, {"valid", 1}, {"test", 2}}},
+                              {"block_size", {0.04, 0.06}}};
+  tasks::WriteFileAtomically(dir + "/recipe.json", recipe.dump());
+  std::string output;
+  REQUIRE(RunCli("generate --recipe " + dir + "/recipe.json --out " + dir + "/data", &output) == 0);
+  REQUIRE(RunCli("evaluate-model --model " + model + " --data " + dir + "/data --horizons 3,6 --threads 1 --out " + dir +
+                     "/evaluation",
+                 &output) == 0);
+  const auto evaluation = nlohmann::json::parse(tasks::ReadFile(dir + "/evaluation/evaluation.json"));
+  REQUIRE(evaluation["horizons"].size() == 3);
+  CHECK(evaluation["horizons"][0]["steps"] == 3);
+  CHECK(evaluation["horizons"][1]["steps"] == 6);
+  CHECK(evaluation["horizons"][2]["steps"] == "end");
+  CHECK(RunCli("evaluate-model --model " + model + " --data " + dir + "/data --horizons 6,3", &output) == 2);
+  CHECK_THAT(output, Catch::Contains("--horizons: steps must be increasing"));
+  CHECK(RunCli("evaluate-model --model " + model + " --data " + dir + "/data --horizons 0", &output) == 2);
+  CHECK_THAT(output, Catch::Contains("--horizons"));
 }
 
 TEST_CASE("simulate runs the learned model as well as MPM, and rejects an unknown simulator", "[design][cli]") {
