@@ -63,6 +63,10 @@ MpmSolver::MpmSolver(const Scene& scene, const MpmOptions& options)
               options.cell_size_in_spacings * scene.particle_spacing_m,
               options.cell_size_in_spacings * scene.particle_spacing_m),
       arena_(std::make_unique<Arena>(options.threads)) {
+  if (!(options.bulk_viscosity_m2ps >= 0.0 && std::isfinite(options.bulk_viscosity_m2ps))) {
+    throw std::invalid_argument("MPM: bulk viscosity must be finite and >= 0 m^2/s, got " +
+                                std::to_string(options.bulk_viscosity_m2ps));
+  }
   dx_ = options.cell_size_in_spacings * scene.particle_spacing_m;
   inv_dx_ = static_cast<float>(1.0 / dx_);
   origin_x_ = static_cast<float>(scene.domain.min.x - kPaddingCells * dx_);

@@ -235,6 +235,8 @@ TEST_CASE("bulk viscosity damps the water hammer of a block hitting the floor", 
   for (int p = 0; p < plain.ParticleCount(); ++p) {
     REQUIRE(damped.Position(p).y == Approx(plain.Position(p).y).margin(1e-4));  // substeps differ
   }
+  viscous_options.bulk_viscosity_m2ps = -0.1;
+  CHECK_THROWS_WITH(MpmSolver(falling, viscous_options), Catch::Contains("bulk viscosity must be finite and >= 0"));
 }
 
 TEST_CASE("emitters add exactly the scheduled particles, in birth order", "[mpm][conservation]") {
