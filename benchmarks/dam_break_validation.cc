@@ -2,7 +2,7 @@
 // of an a x 2a water column, prints the surge front next to the measurements (T <= 4), and
 // writes an SVG plot of the simulated fronts and all measured points.
 //
-//   dam_break_validation [OUT.svg] [--spacing S]... [--a A] [--reference CSV] [--threads N]
+//   dam_break_validation [OUT.svg] [--spacing S]... [--a A] [--reference CSV] [--shear-viscosity NU] [--threads N]
 //   e.g. ./build/benchmarks/dam_break_validation docs/dam_break.svg
 //
 // Exits 1 if a resolution's mean relative error exceeds 10% (the test suite's bound).
@@ -28,6 +28,7 @@ void Usage() {
                "[--threads N]\n"
                "  --spacing S   particle spacing in m (repeatable; default 0.01)\n"
                "  --a A         column width in m (default 0.1; height 2a)\n"
+               "  --shear-viscosity NU  MPM shear viscosity in m^2/s (default 0)\n"
                "  --reference   Martin & Moyce CSV (default: docs/reference/, a copy of shared/reference)\n";
 }
 
@@ -40,6 +41,7 @@ int main(int argc, char** argv) {
   std::vector<double> spacings;
   double a = 0.1;
   int threads = 1;
+  simulator::MpmOptions mpm;
   for (int i = 1; i < argc; ++i) {
     const std::string arg = argv[i];
     auto value = [&]() -> std::string {
@@ -56,6 +58,8 @@ int main(int argc, char** argv) {
         a = std::stod(value());
       } else if (arg == "--reference") {
         reference_path = value();
+      } else if (arg == "--shear-viscosity") {
+        mpm.shear_viscosity_m2ps = std::stod(value());
       } else if (arg == "--threads") {
         threads = std::stoi(value());
       } else if (arg == "-h" || arg == "--help") {
@@ -81,7 +85,7 @@ int main(int argc, char** argv) {
     const char* colors[] = {"#1f77b4", "#2ca02c", "#9467bd", "#ff7f0e"};
     bool all_ok = true;
     for (size_t k = 0; k < spacings.size(); ++k) {
-      const simulator::DamBreakResult result = simulator::RunDamBreak(a, spacings[k], threads, 6.0);
+      const simulator::DamBreakResult result = simulator::RunDamBreak(a, spacings[k], threads, 6.0, mpm);
       const simulator::DamBreakComparison comparison =
           simulator::CompareDamBreak(result, measured, kCompareUpToT);
       std::printf("dam break: a = %g m, spacing = %g m, %d particles, %ld substeps, %.2f s\n", a,

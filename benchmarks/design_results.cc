@@ -86,7 +86,7 @@ Run RunOne(const tasks::Task& task, simulator::learned::LearnedSimulator& simula
   run.iterations = summary.iterations;
   run.best_x = summary.best_x;
   run.learned = problem.Evaluate(summary.best_x).exact;
-  run.truth = design::GroundTruthProblem(task).Value(summary.best_x);
+  run.truth = design::GroundTruthProblem(task, design::GroundTruthFor(simulator.Config())).Value(summary.best_x);
   std::fprintf(stderr, "%-12s %-7s seed %d: learned %.4f, ground truth %.4f, %ld iterations, %.0f s\n", run.task.c_str(),
                optimizer.c_str(), seed, run.learned, run.truth, run.iterations, run.seconds);
   return run;

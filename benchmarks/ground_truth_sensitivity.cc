@@ -14,7 +14,7 @@
 // that a model of that one-step accuracy could reach.
 //
 //   ground_truth_sensitivity [--recipe models/default/recipe.json] [--scenes 24] [--eps 0.01]...
-//                            [--kick SIGMA]... [--smooth-kick SIGMA]... [--bulk-viscosity M2/S]
+//                            [--kick SIGMA]... [--smooth-kick SIGMA]... [--bulk-viscosity M2/S] [--shear-viscosity M2/S]
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
@@ -126,6 +126,7 @@ int main(int argc, char** argv) {
   int scenes = 24;
   std::vector<double> eps_values, kick_values, smooth_kick_values;
   MpmOptions mpm;
+  mpm.shear_viscosity_m2ps = -1.0;  // the recipe's unless --shear-viscosity is given
   for (int i = 1; i + 1 < argc; i += 2) {
     const std::string flag = argv[i];
     if (flag == "--recipe") recipe_path = argv[i + 1];
@@ -134,8 +135,9 @@ int main(int argc, char** argv) {
     else if (flag == "--kick") kick_values.push_back(std::atof(argv[i + 1]));
     else if (flag == "--smooth-kick") smooth_kick_values.push_back(std::atof(argv[i + 1]));
     else if (flag == "--bulk-viscosity") mpm.bulk_viscosity_m2ps = std::atof(argv[i + 1]);
+    else if (flag == "--shear-viscosity") mpm.shear_viscosity_m2ps = std::atof(argv[i + 1]);
     else {
-      std::fprintf(stderr, "usage: %s [--recipe FILE] [--scenes N] [--eps SPACINGS]... [--kick SIGMA]... [--smooth-kick SIGMA]... [--bulk-viscosity M2/S]\n",
+      std::fprintf(stderr, "usage: %s [--recipe FILE] [--scenes N] [--eps SPACINGS]... [--kick SIGMA]... [--smooth-kick SIGMA]... [--bulk-viscosity M2/S] [--shear-viscosity M2/S]\n",
                    argv[0]);
       return 2;
     }
@@ -146,6 +148,7 @@ int main(int argc, char** argv) {
   }
   if (eps_values.empty() && kick_values.empty() && smooth_kick_values.empty()) eps_values = {0.001, 0.01, 0.1};
   const data::Recipe recipe = data::LoadRecipe(recipe_path);
+  if (mpm.shear_viscosity_m2ps < 0.0) mpm.shear_viscosity_m2ps = recipe.shear_viscosity_m2ps;
   scenes = std::min(scenes, recipe.test);
 
   std::vector<Scene> scene_list;

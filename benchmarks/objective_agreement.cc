@@ -166,7 +166,7 @@ int main(int argc, char** argv) {
           !samples[s].x.empty() ? samples[s].x
                                 : design::StartingPoint(problem, seed, samples[s].design == 0 ? 0 : 1, spread, samples[s].design);
       samples[s].learned = problem.Evaluate(x).exact;
-      samples[s].truth = design::GroundTruthProblem(task).Value(x);
+      samples[s].truth = design::GroundTruthProblem(task, design::GroundTruthFor(simulator->Config())).Value(x);
       std::fprintf(stderr, "%-11s design %2d: learned %8.4f  ground truth %8.4f\n", task.name.c_str(), samples[s].design,
                    samples[s].learned, samples[s].truth);
     }

@@ -73,6 +73,7 @@ int RunDesign(const DesignArgs& args) {
   options.pictures = !args.no_pictures && options.ground_truth_check;
   options.stop_after_iterations = args.stop_after;
   options.model_identity = model_path + " (checksum " + model_file.checksum + ")";
+  options.ground_truth = design::GroundTruthFor(simulator->Config());
   design::CheckValid(options.optimizer);
   const std::string out = args.out.empty() ? DefaultRunFolder(task.name, args.resume) : args.out;
 
@@ -83,7 +84,7 @@ int RunDesign(const DesignArgs& args) {
     if (options.optimizer.kind == tasks::OptimizerKind::kAdam || options.optimizer.kind == tasks::OptimizerKind::kLbfgs) {
       throw BadInput("--simulator ground-truth gives no gradients: use --optimizer cem or random");
     }
-    ground_truth = std::make_unique<design::GroundTruthProblem>(task);
+    ground_truth = std::make_unique<design::GroundTruthProblem>(task, options.ground_truth);
   }
   std::cerr << "designing '" << task.name << "': " << problem.Dimension() << " parameters, " << problem.Frames()
             << " frames, " << problem.BirthFrames().size() << " particles; " << tasks::OptimizerKindName(options.optimizer.kind)

@@ -1,5 +1,5 @@
 // `flowdesign simulate TASK [--design DESIGN.json] --out DIR [--simulator mpm|learned]
-// [--model M] [--threads N] [--gif]`: runs the ground-truth simulator (MPM) or the learned one
+// [--model M] [--shear-viscosity NU] [--threads N] [--gif]`: runs the ground-truth simulator (MPM) or the learned one
 // on one design of a task and saves the trajectory.
 #include <unistd.h>
 
@@ -38,6 +38,7 @@ struct SimulateArgs {
   std::string simulator = "mpm";
   std::string model;
   int threads = 0;
+  double shear_viscosity = 0.0;
   bool gif = false;
 };
 
@@ -100,13 +101,15 @@ int RunSimulate(const SimulateArgs& args) {
     design = tasks::LoadDesign(args.design_path, task);
   }
   if (args.threads < 0) throw BadInput("--threads must be >= 0 (0 = all cores)");
+  if (!(args.shear_viscosity >= 0.0 && std::isfinite(args.shear_viscosity))) {
+    throw BadInput("--shear-viscosity must be finite and >= 0 m^2/s");
+  }
   if (fs::exists(args.out_dir) && !fs::is_directory(args.out_dir)) {
     throw BadInput("--out " + args.out_dir + ": exists and is not a directory");
   }
   if (args.simulator != "mpm" && args.simulator != "learned") {
     throw BadInput("--simulator " + args.simulator + ": unknown simulator (expected mpm or learned)");
   }
-  fs::create_directories(args.out_dir);
 
   const simulator::Scene scene = simulator::BuildScene(task, design.parameters);
   std::cerr << "simulating task '" << task.name << "' ("
@@ -128,6 +131,7 @@ int RunSimulate(const SimulateArgs& args) {
   } else {
     simulator::MpmOptions options;
     options.threads = args.threads;
+    options.shear_viscosity_m2ps = args.shear_viscosity;
     simulator::MpmStats stats;
     trajectory = simulator::SimulateMpm(
         scene, options, [&](int frame, int particles) { progress.Update(frame, particles); }, &stats);
@@ -140,6 +144,7 @@ int RunSimulate(const SimulateArgs& args) {
   const int alive = static_cast<int>(trajectory.AlivePositions(scene.frames).size());
   const double wall_s = progress.Seconds();
 
+  fs::create_directories(args.out_dir);  // only now: a failed run leaves no folder behind
   simulator::SaveTrajectory(trajectory, args.out_dir);
   tasks::SaveTask(task, args.out_dir + "/task.json");
   tasks::SaveDesign(task, design, args.out_dir + "/design.json");
@@ -174,6 +179,10 @@ void AddSimulateCommand(CLI::App& root, Action& action) {
   command->add_option("--simulator", args->simulator, "mpm (ground truth) or learned")->capture_default_str();
   command->add_option("--model", args->model, "learned model file (default: models/default/model.fdm)");
   command->add_option("--threads", args->threads, "worker threads (0 = all cores)")
+      ->capture_default_str();
+  command->add_option("--shear-viscosity", args->shear_viscosity,
+                      "MPM only: the fluid's kinematic shear viscosity in m^2/s (a model's: its "
+                      "shear_viscosity_m2ps)")
       ->capture_default_str();
   command->add_flag("--gif", args->gif, "also write DIR/animation.gif");
   command->callback([&action, args] { action = [args] { return RunSimulate(*args); }; });

@@ -7,16 +7,22 @@
 
 namespace flowdesign::design {
 
-GroundTruthProblem::GroundTruthProblem(const tasks::Task& task)
-    : task_(task), parameterization_(task), objective_(task) {}
+simulator::MpmOptions GroundTruthFor(const simulator::learned::ModelConfig& model) {
+  simulator::MpmOptions options;
+  options.shear_viscosity_m2ps = model.shear_viscosity_m2ps;
+  return options;
+}
+
+GroundTruthProblem::GroundTruthProblem(const tasks::Task& task, const simulator::MpmOptions& options)
+    : task_(task), parameterization_(task), objective_(task), options_(options) {
+  options_.threads = 1;  // populations run in parallel instead
+}
 
 double GroundTruthProblem::Value(const std::vector<double>& x) const {
   if (!parameterization_.WithinBounds(x)) throw std::out_of_range("design parameters outside their bounds (never simulated)");
-  simulator::MpmOptions options;
-  options.threads = 1;  // populations run in parallel instead
   steps_ += task_.horizon.frames;
   try {
-    simulator::Trajectory t = simulator::SimulateMpm(simulator::BuildScene(task_, x), options);
+    simulator::Trajectory t = simulator::SimulateMpm(simulator::BuildScene(task_, x), options_);
     const torch::Tensor positions =
         torch::from_blob(t.positions.data(), {t.frame_count, t.particle_count, 2}, torch::kFloat32);
     return objective_.Exact(positions, t.birth_frame, x);

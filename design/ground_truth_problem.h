@@ -8,13 +8,19 @@
 #include "design/parameterization.h"
 #include "design/problem.h"
 #include "objectives/objective.h"
+#include "simulator/ground_truth/mpm_solver.h"
+#include "simulator/learned/model_config.h"
 #include "tasks/task.h"
 
 namespace flowdesign::design {
 
+// The ground-truth options that simulate the fluid a model was trained on.
+simulator::MpmOptions GroundTruthFor(const simulator::learned::ModelConfig& model);
+
 class GroundTruthProblem : public Problem {
  public:
-  explicit GroundTruthProblem(const tasks::Task& task);
+  // `options` sets the fluid (GroundTruthFor(model)); its thread count is ignored.
+  explicit GroundTruthProblem(const tasks::Task& task, const simulator::MpmOptions& options = {});
   int Dimension() const override { return parameterization_.Dimension(); }
   const std::vector<double>& LowerBounds() const override { return parameterization_.LowerBounds(); }
   const std::vector<double>& UpperBounds() const override { return parameterization_.UpperBounds(); }
@@ -29,6 +35,7 @@ class GroundTruthProblem : public Problem {
   tasks::Task task_;
   Parameterization parameterization_;
   objectives::Objective objective_;
+  simulator::MpmOptions options_;
   mutable std::atomic<long> steps_{0};
 };
 

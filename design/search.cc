@@ -160,8 +160,9 @@ nlohmann::json SearchOptionsToJson(const SearchOptions& o) {
           {"model", o.model_identity}, {"search_simulator", o.search_simulator}};
 }
 
-simulator::Trajectory GroundTruthTrajectory(const tasks::Task& task, const std::vector<double>& x) {
-  simulator::Trajectory t = simulator::SimulateMpm(simulator::BuildScene(task, x), simulator::MpmOptions{});
+simulator::Trajectory GroundTruthTrajectory(const tasks::Task& task, const std::vector<double>& x,
+                                            const simulator::MpmOptions& options) {
+  simulator::Trajectory t = simulator::SimulateMpm(simulator::BuildScene(task, x), options);
   t.regions = task.regions;
   return t;
 }
@@ -329,7 +330,7 @@ SearchSummary RunSearch(const tasks::Task& task, const DesignProblem& problem, c
     result.learned_terms = problem.Objective().Report(learned.positions, problem.BirthFrames(), x);
     result.ground_truth_exact = std::nan("");
     if (options.ground_truth_check) {
-      const simulator::Trajectory truth = GroundTruthTrajectory(task, x);
+      const simulator::Trajectory truth = GroundTruthTrajectory(task, x, options.ground_truth);
       result.ground_truth_exact = problem.Objective().Exact(PositionsTensor(truth), truth.birth_frame, x);
       result.ground_truth_terms = problem.Objective().Report(PositionsTensor(truth), truth.birth_frame, x);
     }
@@ -343,7 +344,7 @@ SearchSummary RunSearch(const tasks::Task& task, const DesignProblem& problem, c
   tasks::SaveDesign(task, {task.name, best.summary.best_x}, run_dir + "/best_design.json");
 
   if (options.pictures) {
-    const simulator::Trajectory truth = GroundTruthTrajectory(task, best.summary.best_x);
+    const simulator::Trajectory truth = GroundTruthTrajectory(task, best.summary.best_x, options.ground_truth);
     WriteFramePng(truth, truth.frame_count - 1, run_dir + "/design.png");
     WriteAnimatedGif(truth, run_dir + "/ground_truth.gif");
     const LearnedEvaluation learned = problem.Evaluate(best.summary.best_x);

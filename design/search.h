@@ -19,6 +19,7 @@
 
 #include "design/design_problem.h"
 #include "design/optimizer.h"
+#include "simulator/ground_truth/mpm_solver.h"
 
 namespace flowdesign::design {
 
@@ -35,6 +36,9 @@ struct SearchOptions {
                                     // the run stays resumable (no checks, no pictures)
   std::string model_identity;       // recorded in settings.json (path and checksum)
   std::string search_simulator = "learned";  // what the optimizers evaluate: learned or ground-truth
+  // The ground truth's fluid (the model's: ModelConfig::shear_viscosity_m2ps); part of the model,
+  // so not a setting of its own.
+  simulator::MpmOptions ground_truth;
 };
 nlohmann::json SearchOptionsToJson(const SearchOptions& options);
 
@@ -71,7 +75,8 @@ SearchSummary RunSearch(const tasks::Task& task, const DesignProblem& problem, c
                         const Problem* search_problem = nullptr);
 
 // The ground-truth (MPM) trajectory of design x, with the task's regions for pictures.
-simulator::Trajectory GroundTruthTrajectory(const tasks::Task& task, const std::vector<double>& x);
+simulator::Trajectory GroundTruthTrajectory(const tasks::Task& task, const std::vector<double>& x,
+                                            const simulator::MpmOptions& options = {});
 
 // The starting design of search k (k = 0: the task's own initial design; else that design with
 // each parameter moved uniformly by up to `spread` of its range). `draw` > 0 gives other

@@ -36,7 +36,9 @@ void GenerateData(const Recipe& recipe, const std::string& out_dir, const Genera
   const std::string recipe_path = out_dir + "/recipe.json";
   const nlohmann::json recipe_json = RecipeToJson(recipe);
   if (fs::exists(recipe_path)) {
-    const nlohmann::json existing = nlohmann::json::parse(tasks::ReadFile(recipe_path));
+    // Fields added since the folder was made take their defaults, which reproduce older data.
+    nlohmann::json existing = RecipeToJson(Recipe{});
+    existing.merge_patch(nlohmann::json::parse(tasks::ReadFile(recipe_path)));
     if (existing != recipe_json) {
       throw std::invalid_argument(out_dir + ": holds data from a different recipe; use a new folder");
     }
@@ -63,6 +65,7 @@ void GenerateData(const Recipe& recipe, const std::string& out_dir, const Genera
       const Scene scene = SampleScene(recipe, rng);
       MpmOptions mpm;
       mpm.threads = 1;  // parallel across trajectories instead
+      mpm.shear_viscosity_m2ps = recipe.shear_viscosity_m2ps;
       const Trajectory trajectory = SimulateMpm(scene, mpm);
       SaveTrajectory(trajectory, TrajectoryDirectory(out_dir, kDataSplits[jobs[j].split], jobs[j].index));
       const int finished = ++done;

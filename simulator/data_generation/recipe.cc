@@ -29,6 +29,7 @@ nlohmann::json RecipeToJson(const Recipe& r) {
           {"particle_spacing", r.particle_spacing_m},
           {"frame_dt", r.frame_dt_s},
           {"frames", r.frames},
+          {"shear_viscosity", r.shear_viscosity_m2ps},
           {"blocks", RangeJson(r.blocks)},
           {"block_size", RangeJson(r.block_size_m)},
           {"block_speed", RangeJson(r.block_speed_mps)},
@@ -74,6 +75,7 @@ Recipe RecipeFromJson(const nlohmann::json& json, const std::string& source) {
     r.particle_spacing_m = merged.at("particle_spacing").get<double>();
     r.frame_dt_s = merged.at("frame_dt").get<double>();
     r.frames = merged.at("frames").get<int>();
+    r.shear_viscosity_m2ps = merged.at("shear_viscosity").get<double>();
     auto range = [&](const char* key) {
       const auto& v = merged.at(key);
       if (!v.is_array() || v.size() != 2) throw fail(key, "must be [min, max]");
@@ -113,6 +115,9 @@ Recipe RecipeFromJson(const nlohmann::json& json, const std::string& source) {
   if (!(r.particle_spacing_m > 0.0)) throw fail("particle_spacing", "must be > 0");
   if (!(r.frame_dt_s > 0.0)) throw fail("frame_dt", "must be > 0");
   if (r.frames < 10) throw fail("frames", "must be >= 10");
+  if (!(r.shear_viscosity_m2ps >= 0.0 && std::isfinite(r.shear_viscosity_m2ps))) {
+    throw fail("shear_viscosity", "must be finite and >= 0 (m^2/s)");
+  }
   if (r.blocks.min < 1) throw fail("blocks", "need at least 1 block");
   if (r.block_size_m.min < 2 * r.particle_spacing_m) throw fail("block_size", "blocks must be >= 2 spacings wide");
   if (r.obstacles.min < 0) throw fail("obstacles", "must be >= 0");

@@ -28,6 +28,8 @@ struct Recipe {
   double particle_spacing_m = 0.01;
   double frame_dt_s = 0.005;
   int frames = 150;
+  // The ground truth's kinematic shear viscosity (MpmOptions::shear_viscosity_m2ps).
+  double shear_viscosity_m2ps = 0.0;
   Range blocks{1, 2};                 // number of water blocks (integer range)
   Range block_size_m{0.06, 0.22};     // width and height of each block
   Range block_speed_mps{0.0, 0.6};    // initial speed, random direction

@@ -63,9 +63,12 @@ MpmSolver::MpmSolver(const Scene& scene, const MpmOptions& options)
               options.cell_size_in_spacings * scene.particle_spacing_m,
               options.cell_size_in_spacings * scene.particle_spacing_m),
       arena_(std::make_unique<Arena>(options.threads)) {
-  if (!(options.bulk_viscosity_m2ps >= 0.0 && std::isfinite(options.bulk_viscosity_m2ps))) {
-    throw std::invalid_argument("MPM: bulk viscosity must be finite and >= 0 m^2/s, got " +
-                                std::to_string(options.bulk_viscosity_m2ps));
+  for (const auto& [name, value] : {std::pair<const char*, double>{"bulk", options.bulk_viscosity_m2ps},
+                                     {"shear", options.shear_viscosity_m2ps}}) {
+    if (!(value >= 0.0 && std::isfinite(value))) {
+      throw std::invalid_argument(std::string("MPM: ") + name + " viscosity must be finite and >= 0 m^2/s, got " +
+                                  std::to_string(value));
+    }
   }
   dx_ = options.cell_size_in_spacings * scene.particle_spacing_m;
   inv_dx_ = static_cast<float>(1.0 / dx_);
@@ -81,6 +84,8 @@ MpmSolver::MpmSolver(const Scene& scene, const MpmOptions& options)
   bulk_modulus_ = static_cast<float>(kDensity * options.sound_speed_mps * options.sound_speed_mps);
   viscosity_over_modulus_ = static_cast<float>(options.bulk_viscosity_m2ps /
                                                (options.sound_speed_mps * options.sound_speed_mps));
+  shear_over_modulus_ = static_cast<float>(options.shear_viscosity_m2ps /
+                                           (options.sound_speed_mps * options.sound_speed_mps));
   const double eps = 1e-3 * dx_;
   clamp_lo_x_ = static_cast<float>(scene.domain.min.x + eps);
   clamp_hi_x_ = static_cast<float>(scene.domain.max.x - eps);
@@ -186,7 +191,8 @@ int MpmSolver::SubstepsForFrame() const {
   // jump over a solid's core line between two projections.
   if (!solids_.Empty() && speed > 0.0) dt = std::min(dt, 0.5 * solids_.MinRadius() / speed);
   // Explicit viscosity is stable while it diffuses less than a cell per substep.
-  if (options_.bulk_viscosity_m2ps > 0.0) dt = std::min(dt, 0.25 * dx_ * dx_ / options_.bulk_viscosity_m2ps);
+  const double viscosity = options_.bulk_viscosity_m2ps + options_.shear_viscosity_m2ps;
+  if (viscosity > 0.0) dt = std::min(dt, 0.25 * dx_ * dx_ / viscosity);
   const double substeps = std::ceil(scene_.frame_dt_s / dt - 1e-9);
   if (!(substeps <= 1e5)) {  // also catches NaN
     throw std::runtime_error("MPM: non-finite or unstable state at frame " + std::to_string(frame_) +
@@ -283,8 +289,15 @@ void MpmSolver::ParticleToGrid(float dt) {
         const float stress = stress_scale * ((J_[p] - 1.0f) + viscosity_over_modulus_ * (c00_[p] + c11_[p]));
         // Node momentum and mass as one 4-lane update: (px, py, m, unused).
         const Eigen::Array4f base(particle_mass_ * vx_[p], particle_mass_ * vy_[p], particle_mass_, 0.0f);
-        const Eigen::Array4f affine_x(stress + particle_mass_ * c00_[p], particle_mass_ * c10_[p], 0.0f, 0.0f);
-        const Eigen::Array4f affine_y(particle_mass_ * c01_[p], stress + particle_mass_ * c11_[p], 0.0f, 0.0f);
+        Eigen::Array4f affine_x(stress + particle_mass_ * c00_[p], particle_mass_ * c10_[p], 0.0f, 0.0f);
+        Eigen::Array4f affine_y(particle_mass_ * c01_[p], stress + particle_mass_ * c11_[p], 0.0f, 0.0f);
+        if (shear_over_modulus_ > 0.0f) {
+          // Deviatoric viscous stress mu [[c00 - c11, c01 + c10], [c01 + c10, c11 - c00]].
+          const float shear = stress_scale * shear_over_modulus_;
+          const float normal = shear * (c00_[p] - c11_[p]), tangential = shear * (c01_[p] + c10_[p]);
+          affine_x += Eigen::Array4f(normal, tangential, 0.0f, 0.0f);
+          affine_y += Eigen::Array4f(tangential, -normal, 0.0f, 0.0f);
+        }
         for (int i = 0; i < 3; ++i) {
           const Eigen::Array4f column_term = base + affine_x * ((i - fx) * dx);
           Node* column = &grid_[static_cast<size_t>(bx + i) * ny_ + by];

@@ -25,6 +25,9 @@ struct MpmOptions {
   // the water hammer that a weakly compressible fluid rings with after an impact (real water,
   // 50x stiffer, settles at once). 0 = none.
   double bulk_viscosity_m2ps = 0.0;
+  // Kinematic shear viscosity (m^2/s): the deviatoric stress 2 mu dev(sym grad v). Damps the
+  // particle-scale eddies that scramble neighbouring particles after an impact. 0 = none.
+  double shear_viscosity_m2ps = 0.0;
   double cfl = 0.5;                   // substep <= cfl * cell / (sound speed + max speed)
   double cell_size_in_spacings = 2.0; // grid cell = 2 particle spacings: 4 particles per cell
   int threads = 0;                    // 0 = all cores
@@ -100,6 +103,7 @@ class MpmSolver {
   float particle_mass_ = 0.0f;
   float bulk_modulus_ = 0.0f;
   float viscosity_over_modulus_ = 0.0f;  // bulk viscosity / bulk modulus (s)
+  float shear_over_modulus_ = 0.0f;      // shear viscosity / bulk modulus (s)
 
   // P2G scheduling: particles bucketed by stripe of kStripeWidth grid columns.
   static constexpr int kStripeWidth = 2;

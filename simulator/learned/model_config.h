@@ -27,6 +27,9 @@ struct ModelConfig {
   double particle_spacing_m = 0.01;
   double frame_dt_s = 0.005;
   double gravity_y = -9.81;
+  // The fluid of the training data: its ground truth's shear viscosity (m^2/s). Designs made with
+  // the model are checked in MPM with the same fluid.
+  double shear_viscosity_m2ps = 0.0;
 };
 
 // Throws std::invalid_argument naming the field, the value and the rule.

@@ -9,6 +9,7 @@
 
 #include "design/design_problem.h"
 #include "design/ground_truth_problem.h"
+#include "design/parameterization.h"
 #include "design/search.h"
 #include "simulator/scene.h"
 #include "simulator/trajectory.h"
@@ -148,6 +149,25 @@ TEST_CASE("CEM can search in the ground-truth simulator, deterministically for a
   CHECK(one.best_value <= one.initial_value);
   CHECK(std::isfinite(one.best_value));
   REQUIRE_THROWS_AS(problem.ValueAndGradient(problem.Params().Initial(), nullptr), std::logic_error);
+}
+
+TEST_CASE("the ground truth simulates the fluid of the model: its shear viscosity", "[design][ground_truth]") {
+  const tasks::Task task = testing::SmallContainTask();
+  simulator::learned::ModelConfig model;
+  model.shear_viscosity_m2ps = 0.05;
+  const simulator::MpmOptions fluid = GroundTruthFor(model);
+  CHECK(fluid.shear_viscosity_m2ps == 0.05);
+  const std::vector<double> x = Parameterization(task).Initial();
+  const double water = GroundTruthProblem(task).Value(x), viscous = GroundTruthProblem(task, fluid).Value(x);
+  INFO("objective: inviscid " << water << ", viscous " << viscous);
+  CHECK(viscous != water);
+  const simulator::Trajectory a = GroundTruthTrajectory(task, x), b = GroundTruthTrajectory(task, x, fluid);
+  REQUIRE(a.particle_count == b.particle_count);
+  double largest_difference = 0.0;
+  for (int p = 0; p < a.particle_count; ++p) {
+    largest_difference = std::max(largest_difference, Norm(a.Position(a.frame_count - 1, p) - b.Position(b.frame_count - 1, p)));
+  }
+  CHECK(largest_difference > 1e-3);
 }
 
 SearchOptions SmallSearch(const tasks::Task& task, const char* optimizer, int threads) {
@@ -302,6 +322,10 @@ TEST_CASE("simulate runs the learned model as well as MPM, and rejects an unknow
   CHECK_THAT(output, Catch::Contains("--simulator sph: unknown simulator (expected mpm or learned)"));
   CHECK(RunCli("simulate " + task + " --simulator learned --model /nonexistent.fdm --out " + dir + "/bad", &output) == 2);
   CHECK_THAT(output, Catch::Contains("/nonexistent.fdm: no such model file"));
+  CHECK_FALSE(std::filesystem::exists(dir + "/bad"));
+  CHECK(RunCli("simulate " + task + " --shear-viscosity -0.1 --out " + dir + "/bad_viscosity", &output) == 2);
+  CHECK_THAT(output, Catch::Contains("--shear-viscosity must be finite and >= 0 m^2/s"));
+  CHECK_FALSE(std::filesystem::exists(dir + "/bad_viscosity"));
 }
 
 }  // namespace

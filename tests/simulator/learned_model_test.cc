@@ -98,10 +98,11 @@ TEST_CASE("model files round-trip and reject corrupt, incompatible or newer file
 
 // A tiny data set (4 short trajectories per split) in a folder of the calling test's own: ctest
 // runs tests in parallel processes, and a shared folder was deleted by one while another read it.
-std::string TinyData(const std::string& test, uint64_t seed = 5) {
+std::string TinyData(const std::string& test, uint64_t seed = 5, double shear_viscosity_m2ps = 0.0) {
   const std::string dir = std::string(FLOWDESIGN_TEST_OUTPUT_DIR) + "/tiny_data_" + test;
   data::Recipe recipe;
   recipe.seed = seed;
+  recipe.shear_viscosity_m2ps = shear_viscosity_m2ps;
   recipe.train = 4;
   recipe.valid = 2;
   recipe.test = 2;
@@ -401,8 +402,9 @@ TEST_CASE("training can start from another model's weights", "[learned][training
   config.training.init_from = source_dir + "/checkpoint.fdm";
   config.training.learning_rate = config.training.final_learning_rate = 1e-12;  // the step changes nothing
   const std::string tuned_dir = flowdesign::testing::OutputDir("init_from_tuned");
-  // Other data, with other statistics: the fine-tune still starts as the source simulator.
-  const std::string other_data = TinyData("init_from_other", 6);
+  // Other data, with other statistics and another fluid: the fine-tune still starts as the source
+  // simulator, and is a model of its own data's fluid.
+  const std::string other_data = TinyData("init_from_other", 6, 0.02);
   training::Train(other_data, config, tuned_dir, quiet);
   ModelFile source = ReadModelFile(source_dir + "/checkpoint.fdm");
   ModelFile tuned = ReadModelFile(tuned_dir + "/checkpoint.fdm");
@@ -410,6 +412,8 @@ TEST_CASE("training can start from another model's weights", "[learned][training
   REQUIRE(other.acceleration_std[0] != source.normalization.acceleration_std[0]);
   CHECK(tuned.normalization.acceleration_std[0] == source.normalization.acceleration_std[0]);
   CHECK(tuned.normalization.velocity_mean[1] == source.normalization.velocity_mean[1]);
+  CHECK(source.config.shear_viscosity_m2ps == 0.0);
+  CHECK(tuned.config.shear_viscosity_m2ps == 0.02);
   for (const auto& [name, tensor] : tuned.tensors) {
     if (name.rfind("adam", 0) == 0) continue;  // optimizer moments start afresh
     INFO(name);
@@ -578,6 +582,8 @@ TEST_CASE("a model config with an unknown field or a bad value is rejected", "[l
   REQUIRE_THROWS_WITH(ModelConfigFromJson({{"history", 0}}, "m.json"),
                       "m.json: model config: history: must be in [1, 16] (got 0)");
   REQUIRE_THROWS_WITH(ModelConfigFromJson({{"latent_size", 1.5}}, "m.json"), Catch::Contains("latent_size: wrong type"));
+  REQUIRE_THROWS_WITH(ModelConfigFromJson({{"shear_viscosity_m2ps", -0.5}}, "m.json"),
+                      Catch::Contains("m.json: model config: shear_viscosity_m2ps: must be finite and >= 0 (got -0.5"));
   REQUIRE_THROWS_WITH(training::TrainingOptionsFromJson({{"pushforward_fraction", 1.5}}, "m.json: training"),
                       "m.json: training: pushforward_fraction: must be in [0, 1] (got 1.5)");
   REQUIRE_THROWS_WITH(training::TrainingOptionsFromJson({{"pushforward_max_steps", -1}}, "m.json: training"),

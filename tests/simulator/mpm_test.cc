@@ -1,5 +1,5 @@
-// Ground-truth MPM: validation against the Martin & Moyce dam break, conservation, bulk
-// viscosity, solid boundaries (a thin tilted segment), determinism across thread counts, bad input.
+// Ground-truth MPM: validation against the Martin & Moyce dam break, conservation, bulk and
+// shear viscosity, solid boundaries (a thin tilted segment), determinism across thread counts, bad input.
 #include <algorithm>
 #include <cmath>
 #include <cstring>
@@ -237,6 +237,45 @@ TEST_CASE("bulk viscosity damps the water hammer of a block hitting the floor", 
   }
   viscous_options.bulk_viscosity_m2ps = -0.1;
   CHECK_THROWS_WITH(MpmSolver(falling, viscous_options), Catch::Contains("bulk viscosity must be finite and >= 0"));
+}
+
+TEST_CASE("shear viscosity damps a shear flow but not a rigid rotation", "[mpm][viscosity]") {
+  // A weightless block moving as a rigid rotation has no strain rate, so shear viscosity must
+  // leave its kinetic energy alone; the same block in simple shear (rotation plus strain) loses
+  // the strain part's energy to it. A formula with the wrong symmetry damps both or neither.
+  Scene scene = EmptyScene({{0.0, 0.0}, {1.0, 1.0}}, 0.01, 0.005, 20);
+  scene.gravity = {0.0, 0.0};
+  AddBlock(scene, {{0.4, 0.4}, {0.6, 0.6}});
+  auto kinetic_energy_left = [&](double viscosity, bool rotation) {
+    Scene moving = scene;
+    const double rate = 2.0;  // 1/s
+    for (size_t p = 0; p < moving.fluid_positions.size(); ++p) {
+      const Vec2 r = moving.fluid_positions[p] - Vec2{0.5, 0.5};
+      moving.fluid_velocities[p] = rotation ? Vec2{-rate * r.y, rate * r.x} : Vec2{rate * r.y, 0.0};
+    }
+    MpmOptions options = Threads(1);
+    options.shear_viscosity_m2ps = viscosity;
+    MpmSolver solver(moving, options);
+    auto energy = [&] {
+      double sum = 0.0;
+      for (int p = 0; p < solver.ParticleCount(); ++p) sum += Dot(solver.Velocity(p), solver.Velocity(p));
+      return sum;
+    };
+    solver.StepFrame();  // the first transfer builds the affine velocities
+    const double start = energy();
+    for (int frame = 2; frame <= scene.frames; ++frame) solver.StepFrame();
+    return energy() / start;
+  };
+  const double rotation_inviscid = kinetic_energy_left(0.0, true), rotation_viscous = kinetic_energy_left(0.05, true);
+  const double shear_inviscid = kinetic_energy_left(0.0, false), shear_viscous = kinetic_energy_left(0.05, false);
+  INFO("kinetic energy left after 19 frames: rotation " << rotation_inviscid << " -> " << rotation_viscous
+                                                        << ", shear " << shear_inviscid << " -> " << shear_viscous);
+  REQUIRE(rotation_viscous == Approx(rotation_inviscid).epsilon(0.02));
+  REQUIRE(shear_viscous < 0.9 * shear_inviscid);
+
+  MpmOptions options = Threads(1);
+  options.shear_viscosity_m2ps = std::numeric_limits<double>::quiet_NaN();
+  CHECK_THROWS_WITH(MpmSolver(scene, options), Catch::Contains("shear viscosity must be finite and >= 0"));
 }
 
 TEST_CASE("emitters add exactly the scheduled particles, in birth order", "[mpm][conservation]") {
