@@ -89,7 +89,11 @@ int RunDesign(const DesignArgs& args) {
   std::cerr << "designing '" << task.name << "': " << problem.Dimension() << " parameters, " << problem.Frames()
             << " frames, " << problem.BirthFrames().size() << " particles; " << tasks::OptimizerKindName(options.optimizer.kind)
             << " x " << options.optimizer.iterations << " iterations, " << options.starts << " search"
-            << (options.starts > 1 ? "es" : "") << "; model " << model_path << "\n";
+            << (options.starts > 1 ? "es" : "") << "; model " << model_path;
+  if (options.ground_truth.shear_viscosity_m2ps > 0.0) {
+    std::cerr << " (fluid: shear viscosity " << options.ground_truth.shear_viscosity_m2ps << " m^2/s)";
+  }
+  std::cerr << "\n";
   const design::SearchSummary summary =
       design::RunSearch(task, problem, options, out, args.resume, [](const std::string& line) { std::cerr << line << "\n"; },
                         ground_truth.get());
