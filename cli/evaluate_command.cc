@@ -55,17 +55,22 @@ void AddEvaluateModelCommand(CLI::App& root, Action& action) {
           throw BadInput(*baseline + ": not valid JSON: " + e.what());
         }
       }
-      const nlohmann::json source{{"model", *model},
-                                  {"data", std::filesystem::weakly_canonical(*data).string()},
-                                  {"split", *split}};
+      nlohmann::json source{{"model", *model},
+                            {"data", std::filesystem::weakly_canonical(*data).string()},
+                            {"split", *split}};
+      simulator::learned::ConfigureTorchThreads(*threads);
+      auto simulator = simulator::learned::LoadModel(*model);
+      const simulator::training::Dataset dataset = simulator::training::LoadSplit(*data, *split, simulator->Config().history, *limit);
+      source["scenes"] = simulator::training::ScenesFingerprint(dataset.trajectories);
       try {
         if (!baseline->empty()) simulator::training::CheckSameSource(source, baseline_evaluation, *baseline);
       } catch (const std::invalid_argument& e) {
         throw BadInput(e.what());
       }
-      simulator::learned::ConfigureTorchThreads(*threads);
-      auto simulator = simulator::learned::LoadModel(*model);
-      const simulator::training::Dataset dataset = simulator::training::LoadSplit(*data, *split, simulator->Config().history, *limit);
+      if (!baseline->empty() && baseline_evaluation.value("data", source["data"]) != source["data"]) {
+        std::cerr << "the baseline was evaluated on " << baseline_evaluation["data"].dump()
+                  << ": other data, the same scenes\n";
+      }
       if (!baseline->empty() && baseline_evaluation.value("trajectories", -1) != static_cast<int>(dataset.trajectories.size())) {
         throw BadInput(*baseline + ": field \"trajectories\": " + baseline_evaluation.value("trajectories", nlohmann::json()).dump() +
                        ", this evaluation has " + std::to_string(dataset.trajectories.size()) + " (another --max?)");

@@ -4,6 +4,7 @@
 #include <sstream>
 #include <stdexcept>
 
+#include "tasks/checksum.h"
 #include "tasks/file_util.h"
 
 namespace flowdesign::simulator::learned {
@@ -11,16 +12,7 @@ namespace {
 
 constexpr char kMagic[8] = {'F', 'D', 'G', 'N', 'S', 'M', 'D', 'L'};
 
-std::string Fnv1a64(const char* data, size_t size) {
-  uint64_t hash = 1469598103934665603ull;
-  for (size_t i = 0; i < size; ++i) {
-    hash ^= static_cast<unsigned char>(data[i]);
-    hash *= 1099511628211ull;
-  }
-  std::ostringstream out;
-  out << std::hex << hash;
-  return out.str();
-}
+std::string Fnv1a64(const char* data, size_t size) { return tasks::Fnv1a64().Add(data, size).Hex(); }
 
 template <typename T>
 void Append(std::string* bytes, T value) {

@@ -4,6 +4,7 @@
 #include <stdexcept>
 
 #include "simulator/data_layout.h"
+#include "tasks/checksum.h"
 #include "tasks/file_util.h"
 
 namespace flowdesign::simulator::training {
@@ -30,6 +31,23 @@ TrajectoryTensors ToTensors(const Trajectory& trajectory, int history) {
   t.particle_spacing_m = trajectory.particle_spacing_m;
   t.frame_dt_s = trajectory.frame_dt_s;
   return t;
+}
+
+std::string ScenesFingerprint(const std::vector<TrajectoryTensors>& trajectories) {
+  tasks::Fnv1a64 hash;
+  const auto add_tensor = [&](const torch::Tensor& t) {
+    const torch::Tensor values = t.to(torch::kFloat32).contiguous();
+    hash.Add(values.data_ptr(), values.numel() * sizeof(float));
+  };
+  for (const TrajectoryTensors& t : trajectories) {
+    const double numbers[] = {t.frame_dt_s, t.particle_spacing_m, t.domain.min.x, t.domain.min.y,
+                              t.domain.max.x, t.domain.max.y};
+    hash.Add(numbers, sizeof numbers);
+    hash.Add(t.birth_frame.data(), t.birth_frame.size() * sizeof(int));
+    add_tensor(t.capsules);
+    add_tensor(t.states.select(0, t.history));  // frame 0 of every particle (later-born: where it appears)
+  }
+  return hash.Hex();
 }
 
 Dataset LoadSplit(const std::string& data_dir, const std::string& split, int history, int limit) {

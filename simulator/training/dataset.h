@@ -38,6 +38,12 @@ struct TrajectoryTensors {
 // `history`: the model's velocity history, the number of rows extrapolated before frame 0.
 TrajectoryTensors ToTensors(const Trajectory& trajectory, int history);
 
+// A fingerprint (hex) of the scenes as they start: per trajectory its frame step, spacing,
+// domain, solids, birth frames and frame 0, not the motion after it. Data made from one recipe's
+// scenes with another ground truth (e.g. another viscosity) shares it, so models evaluated on
+// either can be compared scene by scene.
+std::string ScenesFingerprint(const std::vector<TrajectoryTensors>& trajectories);
+
 struct Dataset {
   std::vector<TrajectoryTensors> trajectories;
 };

@@ -30,7 +30,9 @@ std::vector<PairedDifference> ComparePaired(const EvaluationReport& report, cons
                                             const nlohmann::json& baseline, const std::string& baseline_name);
 
 // Throws std::invalid_argument naming `baseline_name` when the baseline's "data" or "split"
-// differ from `report_source`'s (fields a file may lack, then not checked).
+// differ from `report_source`'s (fields a file may lack, then not checked). Other "data" is
+// accepted when both name the same "scenes" (ScenesFingerprint): the same scenes under another
+// ground truth.
 void CheckSameSource(const nlohmann::json& report_source, const nlohmann::json& baseline, const std::string& baseline_name);
 
 // Two-sided sign test: P(a split at least as lopsided as `better` : `worse`) for a fair coin.

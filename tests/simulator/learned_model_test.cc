@@ -577,6 +577,16 @@ TEST_CASE("a resumed run may change the density projection, not the network", "[
   REQUIRE_THROWS_WITH(training::Train(data, config, dir, quiet), Catch::Contains("different model config"));
 }
 
+TEST_CASE("the scenes fingerprint: the same scenes under another ground truth match, other scenes do not", "[learned][data]") {
+  const auto fingerprint = [](const std::string& dir) {
+    return training::ScenesFingerprint(training::LoadSplit(dir, "test", 3).trajectories);
+  };
+  const std::string water = fingerprint(TinyData("fingerprint"));
+  CHECK(fingerprint(TinyData("fingerprint_viscous", 5, 0.05)) == water);
+  CHECK(fingerprint(TinyData("fingerprint_other", 6)) != water);
+  CHECK(water.size() > 8);
+}
+
 TEST_CASE("a model config with an unknown field or a bad value is rejected", "[learned]") {
   REQUIRE_THROWS_WITH(ModelConfigFromJson({{"latent_sise", 8}}, "m.json"), "m.json: latent_sise: unknown field");
   REQUIRE_THROWS_WITH(ModelConfigFromJson({{"history", 0}}, "m.json"),

@@ -65,7 +65,20 @@ TEST_CASE("a baseline from other data, another split, other horizons or trajecto
   other_data.update(source);
   other_data["data"] = "/data/taskscenes";
   CHECK_THROWS_WITH(ComparePaired(report, source, other_data, "b.json"),
-                    Catch::Contains("b.json") && Catch::Contains("\"data\"") && Catch::Contains("taskscenes"));
+                    Catch::Contains("b.json") && Catch::Contains("\"data\"") && Catch::Contains("taskscenes") &&
+                        Catch::Contains("not on the same scenes"));
+  // Other data made from the same scenes (another ground truth) pairs; other scenes do not.
+  nlohmann::json with_scenes = source;
+  with_scenes["scenes"] = "a1b2";
+  other_data["scenes"] = "a1b2";
+  CHECK_NOTHROW(ComparePaired(report, with_scenes, other_data, "b.json"));
+  other_data["scenes"] = "c3d4";
+  CHECK_THROWS_WITH(ComparePaired(report, with_scenes, other_data, "b.json"), Catch::Contains("not on the same scenes"));
+  other_data.erase("scenes");
+  CHECK_THROWS_WITH(ComparePaired(report, with_scenes, other_data, "b.json"), Catch::Contains("not on the same scenes"));
+  other_data["scenes"] = "a1b2";
+  other_data["split"] = "valid";
+  CHECK_THROWS_WITH(ComparePaired(report, with_scenes, other_data, "b.json"), Catch::Contains("\"split\""));
   nlohmann::json other_split = Report({4, 6, 5}, {9, 8, 7}).ToJson();
   other_split["split"] = "valid";
   CHECK_THROWS_WITH(CheckSameSource(source, other_split, "b.json"), Catch::Contains("\"split\""));
