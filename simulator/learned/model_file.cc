@@ -12,8 +12,6 @@ namespace {
 
 constexpr char kMagic[8] = {'F', 'D', 'G', 'N', 'S', 'M', 'D', 'L'};
 
-std::string Fnv1a64(const char* data, size_t size) { return tasks::Fnv1a64().Add(data, size).Hex(); }
-
 template <typename T>
 void Append(std::string* bytes, T value) {
   bytes->append(reinterpret_cast<const char*>(&value), sizeof(T));
@@ -42,7 +40,7 @@ void WriteModelFile(const std::string& path, const ModelFile& file) {
     data.append(reinterpret_cast<const char*>(t.data_ptr<float>()), t.numel() * sizeof(float));
   }
   header["data_bytes"] = data.size();
-  header["checksum"] = Fnv1a64(data.data(), data.size());
+  header["checksum"] = tasks::Fnv1a64().Add(data.data(), data.size()).Hex();
   const std::string text = header.dump();
   std::string bytes(kMagic, sizeof(kMagic));
   Append<uint32_t>(&bytes, kModelFormatVersion);
@@ -80,7 +78,7 @@ ModelFile ReadModelFile(const std::string& path) {
     file.metadata = header.value("metadata", nlohmann::json::object());
     const size_t data_bytes = header.at("data_bytes").get<size_t>();
     if (bytes.size() != data_offset + data_bytes) throw fail("truncated or padded tensor data");
-    file.checksum = Fnv1a64(bytes.data() + data_offset, data_bytes);
+    file.checksum = tasks::Fnv1a64().Add(bytes.data() + data_offset, data_bytes).Hex();
     if (file.checksum != header.at("checksum").get<std::string>()) {
       throw fail("checksum mismatch (corrupt file)");
     }

@@ -45,7 +45,7 @@ std::string ScenesFingerprint(const std::vector<TrajectoryTensors>& trajectories
     hash.Add(numbers, sizeof numbers);
     hash.Add(t.birth_frame.data(), t.birth_frame.size() * sizeof(int));
     add_tensor(t.capsules);
-    add_tensor(t.states.select(0, t.history));  // frame 0 of every particle (later-born: where it appears)
+    add_tensor(t.states.select(0, t.history));  // frame 0 (a later-born particle: its birth, extrapolated back)
   }
   return hash.Hex();
 }
