@@ -21,7 +21,7 @@ void AddTrainCommand(CLI::App& root, Action& action) {
   cmd->add_option("--minutes", *minutes, "Stop with a checkpoint after this many minutes (overrides the config)");
   cmd->add_option("--steps", *steps, "Total training steps (overrides the config)");
   cmd->add_option("--threads", *threads,
-                  "LibTorch threads (overrides the config; 0 = all cores; 1 leaves a core free for other work)")
+                  "cores to use (overrides the config; 0 = all cores; 1 leaves a core free for other work): LibTorch threads for one-step training on the CPU, examples side by side for unrolled losses and on a GPU")
       ->check(CLI::NonNegativeNumber);
   cmd->add_option("--init-from", *init_from,
                   "Start a fresh run from this model's weights (fine-tuning; overrides the config's init_from)")

@@ -26,6 +26,11 @@ torch::Tensor Cross(const torch::Tensor& u, const torch::Tensor& v) {
 
 }  // namespace
 
+StepGraph StepGraph::To(const torch::Device& device) const {
+  auto move = [&](const torch::Tensor& t) { return t.defined() ? t.to(device) : t; };
+  return {move(node_inputs), move(edge_inputs), move(senders), move(receivers), move(edge_weights)};
+}
+
 torch::Tensor CapsuleTensor(const std::vector<tasks::Capsule>& capsules) {
   std::vector<float> data;
   for (const tasks::Capsule& c : capsules) {
@@ -87,11 +92,14 @@ void LearnedSimulator::SetNormalization(const Normalization& n) {
   velocity_std_ = Pair(n.velocity_std);
   acceleration_mean_ = Pair(n.acceleration_mean);
   acceleration_std_ = Pair(n.acceleration_std);
+  velocity_mean_cpu_ = velocity_mean_;
+  velocity_std_cpu_ = velocity_std_;
 }
 
 void LearnedSimulator::To(torch::Dtype dtype) {
   network_->to(dtype);
-  for (torch::Tensor* t : {&velocity_mean_, &velocity_std_, &acceleration_mean_, &acceleration_std_}) {
+  for (torch::Tensor* t : {&velocity_mean_, &velocity_std_, &acceleration_mean_, &acceleration_std_,
+                           &velocity_mean_cpu_, &velocity_std_cpu_}) {
     *t = t->to(dtype);
   }
 }
@@ -110,9 +118,10 @@ StepGraph LearnedSimulator::BuildGraph(const torch::Tensor& window, int fluid_co
   const torch::Tensor last = window.select(0, window.size(0) - 1);  // [N, 2]
 
   // Node inputs: normalized velocity history, clipped wall distances, particle type.
-  const torch::Tensor velocities = (window.narrow(0, 1, config_.history) -
-                                    window.narrow(0, 0, config_.history) - velocity_mean_) /
-                                   velocity_std_;  // [C, N, 2]
+  const bool on_cpu = window.device().is_cpu();
+  const torch::Tensor velocities = (window.narrow(0, 1, config_.history) - window.narrow(0, 0, config_.history) -
+                                    (on_cpu ? velocity_mean_cpu_ : velocity_mean_)) /
+                                   (on_cpu ? velocity_std_cpu_ : velocity_std_);  // [C, N, 2]
   const torch::Tensor history = velocities.permute({1, 0, 2}).reshape({n, 2 * config_.history});
   const torch::Tensor x = last.select(1, 0), y = last.select(1, 1);
   const torch::Tensor walls =

@@ -21,6 +21,9 @@ struct StepGraph {
   torch::Tensor senders;      // int64 [E]
   torch::Tensor receivers;    // int64 [E]
   torch::Tensor edge_weights; // [E, 1] message weights fading to 0 at the radius, or undefined (off)
+
+  // The same graph with every tensor on `device`.
+  StepGraph To(const torch::Device& device) const;
 };
 
 // Capsules as a tensor [K, 5]: (ax, ay, bx, by, radius).
@@ -51,7 +54,8 @@ class LearnedSimulator {
 
   // window [C+1, N, 2] positions, oldest first; rows [0, fluid_count) are fluid, the rest
   // obstacles. Edges come from the last positions (not differentiated: which edges exist is
-  // treated as constant, as in the released GNS design code).
+  // treated as constant, as in the released GNS design code). The window may be on the
+  // simulator's device or on the CPU (training builds graphs there, in parallel, for a GPU).
   StepGraph BuildGraph(const torch::Tensor& window, int fluid_count, const tasks::Box& domain) const;
   // Normalized acceleration predicted for every node [N, 2].
   torch::Tensor PredictNormalizedAcceleration(const StepGraph& graph);
@@ -65,6 +69,7 @@ class LearnedSimulator {
   ModelConfig config_;
   Normalization normalization_;
   torch::Tensor velocity_mean_, velocity_std_, acceleration_mean_, acceleration_std_;
+  torch::Tensor velocity_mean_cpu_, velocity_std_cpu_;  // for graphs built on the CPU
   GraphNetwork network_{nullptr};
 };
 

@@ -20,31 +20,45 @@ torch::Tensor PushforwardWindow(learned::LearnedSimulator& simulator, const Traj
   return window;
 }
 
-NoisyWindow MakeNoisyWindow(learned::LearnedSimulator& simulator, const TrajectoryTensors& t, int frame,
-                            double noise_std, std::mt19937_64& rng, const torch::Device& device, int pushforward_steps) {
-  const int c = simulator.Config().history;
-  const int64_t alive = t.AliveAt(frame);
-  const torch::Tensor truth = t.Rows(frame - c, c + 1, alive);
-  const torch::Tensor window =
-      pushforward_steps > 0 ? PushforwardWindow(simulator, t, frame, pushforward_steps, device) : truth;
-  torch::Tensor noise = torch::zeros({c + 1, alive, 2});
+torch::Tensor WindowNoise(int history, int64_t alive, double noise_std, std::mt19937_64& rng) {
+  torch::Tensor noise = torch::zeros({history + 1, alive, 2});
   if (noise_std > 0.0) {
     // Random walk: velocity noise accumulates over the history (GNS), std noise_std at the end.
-    std::normal_distribution<float> normal(0.0f, static_cast<float>(noise_std / std::sqrt(c)));
-    torch::Tensor velocity_noise = torch::empty({c, alive, 2});
+    std::normal_distribution<float> normal(0.0f, static_cast<float>(noise_std / std::sqrt(history)));
+    torch::Tensor velocity_noise = torch::empty({history, alive, 2});
     float* data = velocity_noise.data_ptr<float>();
     for (int64_t i = 0; i < velocity_noise.numel(); ++i) data[i] = normal(rng);
-    noise.narrow(0, 1, c).copy_(velocity_noise.cumsum(0).cumsum(0));
+    noise.narrow(0, 1, history).copy_(velocity_noise.cumsum(0).cumsum(0));
   }
-  return {window + noise, alive};
+  return noise;
 }
 
-Example MakeExample(learned::LearnedSimulator& simulator, const TrajectoryTensors& t, int frame, double noise_std,
-                    std::mt19937_64& rng, const torch::Device& device, int pushforward_steps) {
+ExampleDraw DrawExample(const TrajectoryTensors& t, int frame, int history, double noise_std, int pushforward_steps,
+                        std::mt19937_64& rng) {
+  return {&t, frame, pushforward_steps, WindowNoise(history, t.AliveAt(frame), noise_std, rng)};
+}
+
+namespace {
+
+// The draw's input window (ground truth or pushed forward) plus its noise, on the CPU.
+torch::Tensor NoisyWindow(learned::LearnedSimulator& simulator, const ExampleDraw& draw, const torch::Device& device) {
   const int c = simulator.Config().history;
-  const auto [noisy, alive] = MakeNoisyWindow(simulator, t, frame, noise_std, rng, device, pushforward_steps);
-  const torch::Tensor truth_last = t.Frame(frame, alive);
-  const torch::Tensor next = t.Frame(frame + 1, alive);
+  const TrajectoryTensors& t = *draw.trajectory;
+  const torch::Tensor window = draw.pushforward_steps > 0
+                                   ? PushforwardWindow(simulator, t, draw.frame, draw.pushforward_steps, device)
+                                   : t.Rows(draw.frame - c, c + 1, draw.noise.size(1));
+  return window + draw.noise;
+}
+
+}  // namespace
+
+Example MakeExample(learned::LearnedSimulator& simulator, const ExampleDraw& draw, const torch::Device& device) {
+  const int c = simulator.Config().history;
+  const TrajectoryTensors& t = *draw.trajectory;
+  const int64_t alive = draw.noise.size(1);
+  const torch::Tensor noisy = NoisyWindow(simulator, draw, device);
+  const torch::Tensor truth_last = t.Frame(draw.frame, alive);
+  const torch::Tensor next = t.Frame(draw.frame + 1, alive);
   // The target keeps the last input's position error (noise or drift), so the model learns to
   // cancel velocity errors rather than position errors (a fluid particle cannot know where it
   // should be, only how its neighbourhood should move).
@@ -56,20 +70,28 @@ Example MakeExample(learned::LearnedSimulator& simulator, const TrajectoryTensor
   Example example;
   example.fluid = alive;
   example.target = ((acceleration - mean) / std).to(device);
-  const torch::Tensor full = torch::cat({noisy, t.obstacles.unsqueeze(0).expand({c + 1, -1, -1})}, 1).to(device);
-  example.graph = simulator.BuildGraph(full, static_cast<int>(alive), t.domain);
+  // The graph is built on the CPU (where the neighbour search runs) and then moved.
+  const torch::Tensor full = torch::cat({noisy, t.obstacles.unsqueeze(0).expand({c + 1, -1, -1})}, 1);
+  example.graph = simulator.BuildGraph(full, static_cast<int>(alive), t.domain).To(device);
   return example;
 }
 
-UnrolledExample MakeUnrolledExample(learned::LearnedSimulator& simulator, const TrajectoryTensors& t, int frame,
-                                    int unroll_steps, double noise_std, std::mt19937_64& rng,
-                                    const torch::Device& device, int pushforward_steps) {
-  auto [noisy, alive] = MakeNoisyWindow(simulator, t, frame, noise_std, rng, device, pushforward_steps);
+Example MakeExample(learned::LearnedSimulator& simulator, const TrajectoryTensors& t, int frame, double noise_std,
+                    std::mt19937_64& rng, const torch::Device& device, int pushforward_steps) {
+  return MakeExample(simulator, DrawExample(t, frame, simulator.Config().history, noise_std, pushforward_steps, rng),
+                     device);
+}
+
+UnrolledExample MakeUnrolledExample(learned::LearnedSimulator& simulator, const ExampleDraw& draw, int unroll_steps,
+                                    const torch::Device& device) {
+  const TrajectoryTensors& t = *draw.trajectory;
+  const int frame = draw.frame;
+  const int64_t alive = draw.noise.size(1);
   // Unroll only while no particle is born and the data lasts: the window holds a fixed set.
   int steps = 1;
   while (steps < unroll_steps && frame + steps + 1 < t.Frames() && t.AliveAt(frame + steps) == alive) ++steps;
   UnrolledExample example;
-  example.window = noisy.to(device);
+  example.window = NoisyWindow(simulator, draw, device).to(device);
   example.truth = t.Rows(frame, steps + 1, alive).to(device);
   example.obstacles = t.obstacles.to(device);
   example.capsules = t.capsules.to(device);
@@ -77,6 +99,14 @@ UnrolledExample MakeUnrolledExample(learned::LearnedSimulator& simulator, const 
   example.fluid = alive;
   example.steps = steps;
   return example;
+}
+
+UnrolledExample MakeUnrolledExample(learned::LearnedSimulator& simulator, const TrajectoryTensors& t, int frame,
+                                    int unroll_steps, double noise_std, std::mt19937_64& rng,
+                                    const torch::Device& device, int pushforward_steps) {
+  return MakeUnrolledExample(
+      simulator, DrawExample(t, frame, simulator.Config().history, noise_std, pushforward_steps, rng), unroll_steps,
+      device);
 }
 
 torch::Tensor UnrolledLoss(learned::LearnedSimulator& simulator, const UnrolledExample& e, bool huber,

@@ -18,14 +18,21 @@ struct Example {
   int64_t fluid = 0;
 };
 
-// The (possibly noisy, possibly pushed-forward) input window ending at `frame`
-// [history + 1, alive, 2], and the number of particles alive at `frame`.
-struct NoisyWindow {
-  torch::Tensor window;
-  int64_t alive = 0;
+// What one example is: everything drawn from the training step's generator. Drawing a batch
+// one example after the other and then building the examples in any order or in parallel
+// gives the same examples as building each right after its draw.
+struct ExampleDraw {
+  const TrajectoryTensors* trajectory = nullptr;
+  int frame = 0;               // the window ends here
+  int pushforward_steps = 0;   // 0: the window is ground truth
+  torch::Tensor noise;         // [history + 1, particles alive at frame, 2], added to the window
 };
-NoisyWindow MakeNoisyWindow(learned::LearnedSimulator& simulator, const TrajectoryTensors& t, int frame,
-                            double noise_std, std::mt19937_64& rng, const torch::Device& device, int pushforward_steps);
+// GNS random-walk position noise for a window (zeros without noise): the velocity noise
+// accumulates over the history to std noise_std metres at the last input. Draws from `rng`
+// only when noise_std > 0.
+torch::Tensor WindowNoise(int history, int64_t alive, double noise_std, std::mt19937_64& rng);
+ExampleDraw DrawExample(const TrajectoryTensors& t, int frame, int history, double noise_std, int pushforward_steps,
+                        std::mt19937_64& rng);
 
 // The window ending at `frame` (history + 1 rows) and the target acceleration towards frame + 1.
 // noise_std > 0 adds GNS random-walk noise to the input velocities (std noise_std metres at the
@@ -34,6 +41,9 @@ NoisyWindow MakeNoisyWindow(learned::LearnedSimulator& simulator, const Trajecto
 // frame - pushforward_steps, so the model also learns from the states it drifts into.
 Example MakeExample(learned::LearnedSimulator& simulator, const TrajectoryTensors& t, int frame, double noise_std,
                     std::mt19937_64& rng, const torch::Device& device, int pushforward_steps = 0);
+// The same from a draw. Safe to call from several threads at once (the pushforward rollouts
+// only read the network).
+Example MakeExample(learned::LearnedSimulator& simulator, const ExampleDraw& draw, const torch::Device& device);
 
 // An example for a loss over several steps of the model's own rollout (`unroll_steps`): the
 // input window as in MakeExample and the ground truth of the frames the rollout should follow.
@@ -49,6 +59,8 @@ struct UnrolledExample {
 UnrolledExample MakeUnrolledExample(learned::LearnedSimulator& simulator, const TrajectoryTensors& t, int frame,
                                     int unroll_steps, double noise_std, std::mt19937_64& rng,
                                     const torch::Device& device, int pushforward_steps = 0);
+UnrolledExample MakeUnrolledExample(learned::LearnedSimulator& simulator, const ExampleDraw& draw, int unroll_steps,
+                                    const torch::Device& device);
 // The summed (Huber or squared) error, in normalized acceleration units, of every step of the
 // model's rollout (`Step`, projections included) from the example's window against the ground
 // truth's displacement; differentiable through the whole rollout. For one step without

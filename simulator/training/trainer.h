@@ -40,7 +40,7 @@ struct TrainingOptions {
   int validation_rollout_steps = 100;
   int64_t log_every = 100;
   uint64_t seed = 1;
-  int threads = 0;                        // 0 = all cores
+  int threads = 0;                        // cores to use, 0 = all (see Train)
   std::string device = "cpu";             // "cpu" or "cuda"
   int max_train_trajectories = -1;        // -1 = all
   // A model file whose network weights start a fresh run (fine-tuning, e.g. after a config
@@ -67,7 +67,14 @@ struct TrainSummary {
 };
 
 // Trains into out_dir (model.fdm = best validation rollout error, checkpoint.fdm = latest,
-// log.csv, config.json). Resumes from out_dir/checkpoint.fdm when present.
+// log.csv, config.json). Resumes from out_dir/checkpoint.fdm when present. `threads` cores:
+// one-step training on the CPU runs LibTorch's operators on them; unrolled losses, and every
+// run on a GPU, build (and unroll) a batch's examples side by side, one per core. Examples are
+// drawn in order from the step's generator, so what a step trains on never depends on the
+// thread count. One-step runs on the CPU, and unrolled-loss runs on one thread, compute what
+// they did before examples were built in parallel. Unrolled losses on several threads sum the
+// examples' gradients in example order (each example back-propagates on its own thread), so
+// such a run is reproducible but differs from a one-thread run in the last bits.
 TrainSummary Train(const std::string& data_dir, const TrainConfig& config, const std::string& out_dir,
                    const std::function<void(const std::string&)>& progress);
 

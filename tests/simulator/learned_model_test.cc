@@ -2,6 +2,7 @@
 // evaluation, on a tiny model and a tiny data set made in the test.
 #include "tests/torch_catch.h"
 
+#include <algorithm>
 #include <filesystem>
 #include <fstream>
 #include <random>
@@ -16,6 +17,7 @@
 #include "simulator/training/dataset.h"
 #include "simulator/training/evaluation.h"
 #include "simulator/training/example.h"
+#include "simulator/training/parallel_for.h"
 #include "simulator/training/trainer.h"
 #include "tasks/file_util.h"
 #include "tests/simulator/learned_test_support.h"
@@ -288,6 +290,48 @@ TEST_CASE("a pushforward example takes its window from the model's rollout and r
   CHECK_THROWS_WITH(training::PushforwardWindow(simulator, t, 2, 3, torch::kCPU), Catch::Contains("does not fit"));
 }
 
+TEST_CASE("a batch drawn first and built in parallel is the batch built one example at a time", "[learned][training]") {
+  Scene scene = testing::SmallScene(/*frames=*/14);
+  scene.emitters.push_back({{0.05, 0.25}, 0.03, {1.0, -0.5}, 0.0, 0.02});
+  const ModelConfig config = testing::TinyConfig();
+  const training::TrajectoryTensors t = training::ToTensors(SimulateMpm(scene, {}), config.history);
+  torch::manual_seed(3);
+  LearnedSimulator simulator(config, testing::TypicalNormalization());
+  // Noisy examples, some pushed forward through the model's own rollout.
+  const std::vector<std::pair<int, int>> frame_and_pushforward = {{9, 0}, {10, 3}, {6, 6}, {12, 1}, {8, 2}};
+  std::mt19937_64 one_by_one_rng(11), draw_rng(11);
+  std::vector<training::Example> one_by_one;
+  std::vector<training::ExampleDraw> draws;
+  for (const auto& [frame, steps] : frame_and_pushforward) {
+    one_by_one.push_back(training::MakeExample(simulator, t, frame, 3e-4, one_by_one_rng, torch::kCPU, steps));
+    draws.push_back(training::DrawExample(t, frame, config.history, 3e-4, steps, draw_rng));
+  }
+  const int count = static_cast<int>(draws.size());
+  for (int threads : {1, 3}) {
+    INFO(threads << " threads");
+    std::vector<training::Example> built(draws.size());
+    training::ParallelFor(count, threads, [&](int b) { built[b] = training::MakeExample(simulator, draws[b], torch::kCPU); });
+    for (int b = 0; b < count; ++b) {
+      INFO("example " << b);
+      CHECK(torch::equal(built[b].target, one_by_one[b].target));
+      CHECK(torch::equal(built[b].graph.node_inputs, one_by_one[b].graph.node_inputs));
+      CHECK(torch::equal(built[b].graph.edge_inputs, one_by_one[b].graph.edge_inputs));
+      CHECK(torch::equal(built[b].graph.senders, one_by_one[b].graph.senders));
+      CHECK(torch::equal(built[b].graph.receivers, one_by_one[b].graph.receivers));
+    }
+  }
+  // The noise differs from draw to draw, and is zero without noise.
+  CHECK_FALSE(torch::equal(draws[0].noise, draws[1].noise.narrow(1, 0, draws[0].noise.size(1))));
+  CHECK(training::WindowNoise(config.history, 7, 0.0, draw_rng).abs().max().item<float>() == 0.0f);
+
+  // Every index runs once, on as many threads as asked; an item's exception reaches the caller.
+  std::vector<int> runs(37, 0);
+  training::ParallelFor(37, 4, [&](int i) { ++runs[i]; });
+  CHECK(std::all_of(runs.begin(), runs.end(), [](int r) { return r == 1; }));
+  CHECK_THROWS_WITH(training::ParallelFor(9, 3, [](int i) { if (i == 5) throw std::runtime_error("item 5 failed"); }),
+                    "item 5 failed");
+}
+
 TEST_CASE("an unrolled loss: one step is the one-step loss, more steps back-propagate through the rollout", "[learned][training]") {
   Scene scene = testing::SmallScene(/*frames=*/12);
   scene.emitters.push_back({{0.05, 0.25}, 0.03, {1.0, -0.5}, 0.0, 0.02});
@@ -363,6 +407,31 @@ TEST_CASE("training with an unrolled loss lowers it and resumes exactly", "[lear
   config.training.unroll_steps = 0;
   REQUIRE_THROWS_WITH(training::TrainingOptionsFromJson(training::TrainingOptionsToJson(config.training), "cfg.json"),
                       Catch::Contains("cfg.json: unroll_steps: must be >= 1"));
+}
+
+TEST_CASE("an unrolled-loss run on several threads is deterministic and resumes exactly", "[learned][training]") {
+  const std::string data = TinyData("unroll_threads");
+  const auto quiet = [](const std::string&) {};
+  training::TrainConfig config = TinyTrainConfig(40);
+  config.training.unroll_steps = 3;
+  config.training.batch_size = 3;
+  config.training.pushforward_max_steps = 4;
+  config.training.pushforward_fraction = 0.5;
+  config.training.threads = 2;
+  const std::string first = flowdesign::testing::OutputDir("unroll_threads_a");
+  const std::string second = flowdesign::testing::OutputDir("unroll_threads_b");
+  training::Train(data, config, first, quiet);
+  config.training.steps = 20;
+  training::Train(data, config, second, quiet);
+  config.training.steps = 40;
+  training::Train(data, config, second, quiet);
+  CHECK(TrainLosses(second + "/log.csv") == TrainLosses(first + "/log.csv"));
+  CheckSameCheckpoints(first, second);
+  // One thread back-propagates the batch at once: the same training up to rounding.
+  const std::string serial = flowdesign::testing::OutputDir("unroll_threads_serial");
+  config.training.threads = 1;
+  training::Train(data, config, serial, quiet);
+  CHECK(TrainLosses(serial + "/log.csv")[0] == Approx(TrainLosses(first + "/log.csv")[0]).epsilon(1e-4));
 }
 
 TEST_CASE("with an edge fade the network is continuous as a neighbour enters the radius", "[learned]") {
