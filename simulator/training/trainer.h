@@ -74,7 +74,8 @@ struct TrainSummary {
 // thread count. One-step runs on the CPU, and unrolled-loss runs on one thread, compute what
 // they did before examples were built in parallel. Unrolled losses on several threads sum the
 // examples' gradients in example order (each example back-propagates on its own thread), so
-// such a run is reproducible but differs from a one-thread run in the last bits.
+// such a run is the same on any number of threads from two up, and differs from a one-thread
+// run in the last bits.
 TrainSummary Train(const std::string& data_dir, const TrainConfig& config, const std::string& out_dir,
                    const std::function<void(const std::string&)>& progress);
 
