@@ -146,6 +146,13 @@ std::vector<double> TrainLosses(const std::string& log_path) {
 }
 
 // Two runs' checkpoints hold bit-identical tensors (network, Adam moments, averages).
+// A small scene whose emitter gives birth to particles over time, as training tensors.
+training::TrajectoryTensors EmitterTrajectory(int frames, const ModelConfig& config) {
+  Scene scene = testing::SmallScene(frames);
+  scene.emitters.push_back({{0.05, 0.25}, 0.03, {1.0, -0.5}, 0.0, 0.02});
+  return training::ToTensors(SimulateMpm(scene, {}), config.history);
+}
+
 void CheckSameCheckpoints(const std::string& dir_a, const std::string& dir_b) {
   const ModelFile a = ReadModelFile(dir_a + "/checkpoint.fdm"), b = ReadModelFile(dir_b + "/checkpoint.fdm");
   REQUIRE(a.tensors.size() == b.tensors.size());
@@ -254,10 +261,8 @@ TEST_CASE("training data starts the way a design rollout starts", "[learned][dat
 }
 
 TEST_CASE("a pushforward example takes its window from the model's rollout and restores the true velocity", "[learned][training]") {
-  Scene scene = testing::SmallScene(/*frames=*/12);
-  scene.emitters.push_back({{0.05, 0.25}, 0.03, {1.0, -0.5}, 0.0, 0.02});
   const ModelConfig config = testing::TinyConfig();
-  const training::TrajectoryTensors t = training::ToTensors(SimulateMpm(scene, {}), config.history);
+  const training::TrajectoryTensors t = EmitterTrajectory(/*frames=*/12, config);
   torch::manual_seed(3);
   LearnedSimulator simulator(config, testing::TypicalNormalization());
   const int c = config.history, frame = 8;
@@ -291,10 +296,8 @@ TEST_CASE("a pushforward example takes its window from the model's rollout and r
 }
 
 TEST_CASE("a batch drawn first and built in parallel is the batch built one example at a time", "[learned][training]") {
-  Scene scene = testing::SmallScene(/*frames=*/14);
-  scene.emitters.push_back({{0.05, 0.25}, 0.03, {1.0, -0.5}, 0.0, 0.02});
   const ModelConfig config = testing::TinyConfig();
-  const training::TrajectoryTensors t = training::ToTensors(SimulateMpm(scene, {}), config.history);
+  const training::TrajectoryTensors t = EmitterTrajectory(/*frames=*/14, config);
   torch::manual_seed(3);
   LearnedSimulator simulator(config, testing::TypicalNormalization());
   // Noisy examples, some pushed forward through the model's own rollout.
@@ -333,11 +336,9 @@ TEST_CASE("a batch drawn first and built in parallel is the batch built one exam
 }
 
 TEST_CASE("an unrolled loss: one step is the one-step loss, more steps back-propagate through the rollout", "[learned][training]") {
-  Scene scene = testing::SmallScene(/*frames=*/12);
-  scene.emitters.push_back({{0.05, 0.25}, 0.03, {1.0, -0.5}, 0.0, 0.02});
   const ModelConfig config = testing::TinyConfig();
   REQUIRE(config.density_projection_iterations == 0);
-  const training::TrajectoryTensors t = training::ToTensors(SimulateMpm(scene, {}), config.history);
+  const training::TrajectoryTensors t = EmitterTrajectory(/*frames=*/12, config);
   torch::manual_seed(3);
   LearnedSimulator simulator(config, testing::TypicalNormalization());
   const int frame = 6;
