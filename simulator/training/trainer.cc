@@ -73,6 +73,57 @@ double ComponentCount(const std::vector<Example>& batch) {
   return count;
 }
 
+// The batch's one-step loss, its gradients accumulated into the network's parameters. The
+// examples are built on `workers` threads, then evaluated as one graph.
+torch::Tensor OneStepLossAndGradients(LearnedSimulator& simulator, const std::vector<ExampleDraw>& draws,
+                                      const TrainingOptions& o, int workers, const torch::Device& device) {
+  std::vector<Example> batch(draws.size());
+  ParallelFor(static_cast<int>(draws.size()), workers,
+              [&](int b) { batch[b] = MakeExample(simulator, draws[b], device); });
+  torch::Tensor loss = BatchLoss(simulator, batch, o, ComponentCount(batch));
+  loss.backward();
+  return loss;
+}
+
+// The batch's unrolled loss (the mean over every step's components; each example unrolls on its
+// own graph), its gradients set on `params`. On several workers each example also
+// back-propagates on its own thread and the gradients are summed in example order: autograd's
+// one backward thread per device would otherwise run the whole batch's backward pass serially.
+torch::Tensor UnrolledLossAndGradients(LearnedSimulator& simulator, const std::vector<ExampleDraw>& draws,
+                                       const TrainingOptions& o, int workers, const torch::Device& device,
+                                       const std::vector<torch::Tensor>& params) {
+  const bool per_example_gradients = workers > 1;
+  std::vector<torch::Tensor> losses(draws.size());
+  std::vector<std::vector<torch::Tensor>> gradients(draws.size());
+  std::vector<double> components(draws.size());
+  ParallelFor(static_cast<int>(draws.size()), workers, [&](int b) {
+    const UnrolledExample e = MakeUnrolledExample(simulator, draws[b], o.unroll_steps, device);
+    components[b] = 2.0 * static_cast<double>(e.fluid * e.steps);
+    losses[b] = UnrolledLoss(simulator, e, o.loss == "huber", o.huber_delta);
+    if (per_example_gradients) {
+      gradients[b] = torch::autograd::grad({losses[b]}, params, {}, false, false, /*allow_unused=*/true);
+      losses[b] = losses[b].detach();
+    }
+  });
+  const double total_components = std::accumulate(components.begin(), components.end(), 0.0);
+  torch::Tensor loss = torch::zeros({});
+  for (const torch::Tensor& l : losses) loss = loss + l;
+  loss = loss / total_components;
+  if (!per_example_gradients) {
+    loss.backward();
+    return loss;
+  }
+  torch::NoGradGuard no_grad;
+  for (size_t i = 0; i < params.size(); ++i) {
+    torch::Tensor sum;
+    for (const auto& g : gradients) {
+      if (g[i].defined()) sum = sum.defined() ? sum + g[i] : g[i].clone();
+    }
+    if (sum.defined()) params[i].mutable_grad() = sum / total_components;
+  }
+  return loss;
+}
+
 // Adam with bias correction; its moments are saved in checkpoints as named tensors.
 struct Adam {
   std::vector<std::string> names;
@@ -189,6 +240,19 @@ int PushforwardSteps(const TrainingOptions& o, int frame, std::mt19937_64& rng) 
   const bool pushed = std::uniform_real_distribution<double>(0.0, 1.0)(rng) < o.pushforward_fraction;
   const int steps = 1 + static_cast<int>(rng() % static_cast<uint64_t>(o.pushforward_max_steps));
   return pushed ? std::min(steps, frame) : 0;
+}
+
+// A step's examples, drawn in order from the step's generator (built afterwards, in parallel).
+std::vector<ExampleDraw> DrawBatch(const Dataset& train, const TrainingOptions& o, int history, int64_t step) {
+  std::mt19937_64 rng = StepRng(o.seed, step);
+  std::vector<ExampleDraw> draws;
+  for (int b = 0; b < o.batch_size; ++b) {
+    const TrajectoryTensors& t = train.trajectories[rng() % train.trajectories.size()];
+    const int frame = static_cast<int>(rng() % static_cast<uint64_t>(t.Frames() - 1));
+    const int pushforward_steps = PushforwardSteps(o, frame, rng);
+    draws.push_back(DrawExample(t, frame, history, o.noise_std_m, pushforward_steps, rng));
+  }
+  return draws;
 }
 
 double LearningRate(const TrainingOptions& o, int64_t step) {
@@ -465,56 +529,10 @@ TrainSummary Train(const std::string& data_dir, const TrainConfig& input_config,
 
   bool stopped_early = false;
   while (step < o.steps) {
-    std::mt19937_64 rng = StepRng(o.seed, step);
-    // Draw the batch in order from the step's generator, then build it in parallel.
-    std::vector<ExampleDraw> draws;
-    for (int b = 0; b < o.batch_size; ++b) {
-      const TrajectoryTensors& t = train.trajectories[rng() % train.trajectories.size()];
-      const int frame = static_cast<int>(rng() % static_cast<uint64_t>(t.Frames() - 1));
-      const int pushforward_steps = PushforwardSteps(o, frame, rng);
-      draws.push_back(DrawExample(t, frame, config.model.history, o.noise_std_m, pushforward_steps, rng));
-    }
-    torch::Tensor loss_tensor;
-    if (o.unroll_steps == 1) {
-      std::vector<Example> batch(draws.size());
-      ParallelFor(o.batch_size, workers, [&](int b) { batch[b] = MakeExample(simulator, draws[b], device); });
-      loss_tensor = BatchLoss(simulator, batch, o, ComponentCount(batch));
-      loss_tensor.backward();
-    } else {
-      // Each example unrolls on its own graph; the loss is the mean over every step's components.
-      // On several threads each example also back-propagates on its own thread, and the
-      // gradients are summed in example order (autograd's one backward thread per device would
-      // otherwise run the whole batch's backward pass serially).
-      const bool per_example_gradients = workers > 1;
-      std::vector<torch::Tensor> losses(draws.size());
-      std::vector<std::vector<torch::Tensor>> gradients(draws.size());
-      std::vector<double> components(draws.size());
-      ParallelFor(o.batch_size, workers, [&](int b) {
-        const UnrolledExample e = MakeUnrolledExample(simulator, draws[b], o.unroll_steps, device);
-        components[b] = 2.0 * static_cast<double>(e.fluid * e.steps);
-        losses[b] = UnrolledLoss(simulator, e, o.loss == "huber", o.huber_delta);
-        if (per_example_gradients) {
-          gradients[b] = torch::autograd::grad({losses[b]}, adam.params, {}, false, false, /*allow_unused=*/true);
-          losses[b] = losses[b].detach();
-        }
-      });
-      const double total_components = std::accumulate(components.begin(), components.end(), 0.0);
-      loss_tensor = torch::zeros({});
-      for (const torch::Tensor& loss : losses) loss_tensor = loss_tensor + loss;
-      loss_tensor = loss_tensor / total_components;
-      if (per_example_gradients) {
-        torch::NoGradGuard no_grad;
-        for (size_t i = 0; i < adam.params.size(); ++i) {
-          torch::Tensor sum;
-          for (const auto& g : gradients) {
-            if (g[i].defined()) sum = sum.defined() ? sum + g[i] : g[i].clone();
-          }
-          if (sum.defined()) adam.params[i].mutable_grad() = sum / total_components;
-        }
-      } else {
-        loss_tensor.backward();
-      }
-    }
+    const std::vector<ExampleDraw> draws = DrawBatch(train, o, config.model.history, step);
+    const torch::Tensor loss_tensor = o.unroll_steps == 1
+                                          ? OneStepLossAndGradients(simulator, draws, o, workers, device)
+                                          : UnrolledLossAndGradients(simulator, draws, o, workers, device, adam.params);
     const double loss = loss_tensor.item<double>();
     if (!std::isfinite(loss)) throw std::runtime_error("training diverged: non-finite loss at step " + std::to_string(step));
     adam.Step(LearningRate(o, step), step + 1);
