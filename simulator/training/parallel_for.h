@@ -1,5 +1,5 @@
-// Runs fn(0) ... fn(count - 1) on up to `threads` threads (this one included), each index once.
-// Thread w runs the indices w, w + threads, ... in order, always: state kept per thread (such
+// Runs fn(0) ... fn(count - 1) on n = min(threads, count) threads (this one included), each
+// index once. Thread w runs the indices w, w + n, ... in order, always: state kept per thread (such
 // as LibTorch's autograd sequence numbers, which order the backward pass) is then the same in
 // every run with the same thread count. Plain std::thread: the training library builds against
 // LibTorch alone (no TBB on a GPU box). An exception thrown by an item is rethrown here after

@@ -117,7 +117,7 @@ torch::Tensor UnrolledLossAndGradients(LearnedSimulator& simulator, const std::v
   for (size_t i = 0; i < params.size(); ++i) {
     torch::Tensor sum;
     for (const auto& g : gradients) {
-      if (g[i].defined()) sum = sum.defined() ? sum + g[i] : g[i].clone();
+      if (g[i].defined()) sum = sum.defined() ? sum + g[i] : g[i];
     }
     if (sum.defined()) params[i].mutable_grad() = sum / total_components;
   }

@@ -145,7 +145,6 @@ std::vector<double> TrainLosses(const std::string& log_path) {
   return losses;
 }
 
-// Two runs' checkpoints hold bit-identical tensors (network, Adam moments, averages).
 // A small scene whose emitter gives birth to particles over time, as training tensors.
 training::TrajectoryTensors EmitterTrajectory(int frames, const ModelConfig& config) {
   Scene scene = testing::SmallScene(frames);
@@ -153,6 +152,7 @@ training::TrajectoryTensors EmitterTrajectory(int frames, const ModelConfig& con
   return training::ToTensors(SimulateMpm(scene, {}), config.history);
 }
 
+// Two runs' checkpoints hold bit-identical tensors (network, Adam moments, averages).
 void CheckSameCheckpoints(const std::string& dir_a, const std::string& dir_b) {
   const ModelFile a = ReadModelFile(dir_a + "/checkpoint.fdm"), b = ReadModelFile(dir_b + "/checkpoint.fdm");
   REQUIRE(a.tensors.size() == b.tensors.size());
