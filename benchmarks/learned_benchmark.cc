@@ -6,7 +6,7 @@
 //
 //   ./build/benchmarks/learned_benchmark [MODEL.fdm | CONFIG.json]   (default: models/default/model.fdm)
 //   ./build/benchmarks/learned_benchmark MODEL --kernels
-//     instead: the fused edge kernels against the LibTorch operators they replace
+//     instead: the fused edge kernels and the dense layer kernel against the LibTorch operators they replace
 //   ./build/benchmarks/learned_benchmark MODEL --profile PARTICLES
 //     instead: where the time of a 10-step forward and forward+backward goes, by operator (self time)
 //   ... --threads N   measure on N LibTorch threads (default: all cores)
@@ -27,6 +27,7 @@
 #include <torch/csrc/autograd/profiler_legacy.h>
 
 #include "simulator/learned/blas_kernels.h"
+#include "simulator/learned/dense_layer.h"
 #include "simulator/learned/edge_kernels.h"
 #include "simulator/learned/model_file.h"
 #include "simulator/learned/radius_graph.h"
@@ -54,6 +55,14 @@ double Median(int reps, F f) {
   }
   std::sort(times.begin(), times.end());
   return times[times.size() / 2];
+}
+
+// GFLOP/s of flowdesign's dense layer kernel (no bias, no relu) on the same shape.
+double DenseKernelRate(int64_t rows, int64_t inner, int64_t cols, int reps) {
+  const torch::Tensor a = torch::randn({rows, inner}), weight = torch::randn({cols, inner});
+  torch::NoGradGuard no_grad;
+  const double seconds = Median(reps, [&] { DenseLayer(a, weight, torch::Tensor(), false); });
+  return 2.0 * rows * inner * cols / seconds / 1e9;
 }
 
 double ProductRate(int64_t rows, int64_t inner, int64_t cols, int reps) {
@@ -215,6 +224,11 @@ void CompareEdgeKernels(int64_t nodes, int64_t edges, int64_t width) {
   const auto gf = time(gather_fused), gr = time(gather_reference), nf = time(norm_fused), nr = time(norm_reference);
   std::printf("  gather-add-relu            fused %6.3f / %6.3f   LibTorch ops %6.3f / %6.3f\n", gf.first, gf.second, gr.first, gr.second);
   std::printf("  layernorm-residual-scatter fused %6.3f / %6.3f   LibTorch ops %6.3f / %6.3f\n", nf.first, nf.second, nr.first, nr.second);
+  const torch::Tensor w = leaf(torch::randn({width, width}) * 0.1), bias = leaf(torch::randn({width}));
+  const auto df = time([&] { return DenseLayer(a, w, bias, true); });
+  const auto dr = time([&] { return torch::relu(torch::linear(a, w, bias)); });
+  std::printf("  dense layer + relu         own   %6.3f / %6.3f   LibTorch ops %6.3f / %6.3f%s\n", df.first, df.second,
+              dr.first, dr.second, DenseKernelApplies(a, width) ? "" : "   (own kernel does not apply: LibTorch both)");
 }
 
 long PeakRssMb() {
@@ -339,8 +353,10 @@ int main(int argc, char** argv) {
   const double square_rate = ProductRate(2048, 2048, 2048, 3);
   std::printf("reference: large square product 2048^3: %.1f GFLOP/s\n", square_rate);
 
-  std::printf("\n%9s %7s %9s %12s %12s %10s %10s %12s %12s\n", "particles", "nodes", "edges", "fwd ms/step",
-              "f+b ms/step", "f+b / fwd", "GFLOP/step", "fwd GFLOP/s", "layer GFLOP/s");
+  // "LibTorch layers": the forward pass again with LibTorch's linear instead of the dense kernel;
+  // "layer GFLOP/s": the network's layer shape as a LibTorch product (OpenBLAS) and in the kernel.
+  std::printf("\n%9s %7s %9s %12s %12s %10s %10s %12s %16s %20s\n", "particles", "nodes", "edges", "fwd ms/step",
+              "f+b ms/step", "f+b / fwd", "GFLOP/step", "fwd GFLOP/s", "LibTorch layers", "layer GFLOP/s BLAS/own");
   std::map<int, double> forward_seconds;
   std::vector<std::pair<int, StepPhaseTimes>> phases;
   const int steps = 10;
@@ -349,10 +365,16 @@ int main(int argc, char** argv) {
     const RolloutSetup setup = MakeRolloutSetup(scene, config.history);
     const torch::Tensor capsules = CapsuleTensor(scene.solids);
     const torch::Tensor obstacles = SampleObstacleParticles(capsules, scene.particle_spacing_m);
-    const double forward = Median(3, [&] {
-      torch::NoGradGuard no_grad;
-      Rollout(*simulator, setup, obstacles, capsules);
-    }) / steps;
+    auto forward_seconds_per_step = [&] {
+      return Median(3, [&] {
+               torch::NoGradGuard no_grad;
+               Rollout(*simulator, setup, obstacles, capsules);
+             }) / steps;
+    };
+    const double forward = forward_seconds_per_step();
+    simulator->Network()->UseDenseKernels(false);
+    const double forward_libtorch_layers = forward_seconds_per_step();
+    simulator->Network()->UseDenseKernels(true);
     const double both = Median(3, [&] { RolloutGradient(*simulator, scene, setup, steps); }) / steps;
     // Graph size at the first step, for the FLOP count.
     const int64_t nodes = static_cast<int64_t>(scene.fluid_positions.size()) + obstacles.size(0);
@@ -363,9 +385,10 @@ int main(int argc, char** argv) {
                                                            simulator->RadiusMetres()).senders.size());
     const double flops = ForwardFlops(config, nodes, edges);
     const double layer_rate = ProductRate(edges, config.mlp_hidden_size, config.mlp_hidden_size, 5);
-    std::printf("%9d %7lld %9lld %12.2f %12.2f %10.2f %10.3f %12.1f %12.1f\n", particles, static_cast<long long>(nodes),
-                static_cast<long long>(edges), 1e3 * forward, 1e3 * both, both / forward, flops / 1e9,
-                flops / forward / 1e9, layer_rate);
+    const double dense_rate = DenseKernelRate(edges, config.mlp_hidden_size, config.mlp_hidden_size, 5);
+    std::printf("%9d %7lld %9lld %12.2f %12.2f %10.2f %10.3f %12.1f %16.2f %12.1f / %5.1f\n", particles,
+                static_cast<long long>(nodes), static_cast<long long>(edges), 1e3 * forward, 1e3 * both,
+                both / forward, flops / 1e9, flops / forward / 1e9, 1e3 * forward_libtorch_layers, layer_rate, dense_rate);
     forward_seconds[particles] = forward;
     phases.push_back({particles, StepPhases(*simulator, scene, setup, obstacles, capsules)});
   }

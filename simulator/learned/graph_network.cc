@@ -1,5 +1,6 @@
 #include "simulator/learned/graph_network.h"
 
+#include "simulator/learned/dense_layer.h"
 #include "simulator/learned/edge_kernels.h"
 
 namespace flowdesign::simulator::learned {
@@ -14,23 +15,31 @@ MlpImpl::MlpImpl(int input, int hidden, int hidden_layers, int output, bool laye
   if (layer_norm) norm_ = register_module("norm", torch::nn::LayerNorm(torch::nn::LayerNormOptions({output})));
 }
 
-torch::Tensor MlpImpl::forward(torch::Tensor x) {
-  return ForwardFromFirstPreactivation(layers_.front()->forward(x));
+torch::Tensor MlpImpl::Layer(size_t i, const torch::Tensor& x, bool relu) {
+  torch::nn::Linear& layer = layers_[i];
+  if (dense_kernel_) return DenseLayer(x, layer->weight, layer->bias, relu);
+  const torch::Tensor y = layer->forward(x);
+  return relu ? torch::relu(y) : y;
 }
 
+torch::Tensor MlpImpl::Normalized(const torch::Tensor& x) { return norm_.is_empty() ? x : norm_->forward(x); }
+
+torch::Tensor MlpImpl::forward(torch::Tensor x) {
+  // With no hidden layers the first layer is the output layer: no activation after it.
+  if (layers_.size() == 1) return Normalized(Layer(0, x, false));
+  return Normalized(ForwardFromFirstActivationBeforeNorm(Layer(0, x, true)));
+}
+
+torch::Tensor MlpImpl::FirstPreactivation(const torch::Tensor& x) { return Layer(0, x, false); }
+
 torch::Tensor MlpImpl::ForwardFromFirstActivationBeforeNorm(torch::Tensor x) {
-  for (size_t i = 1; i < layers_.size(); ++i) {
-    x = layers_[i]->forward(x);
-    if (i + 1 < layers_.size()) x = torch::relu(x);
-  }
+  for (size_t i = 1; i < layers_.size(); ++i) x = Layer(i, x, i + 1 < layers_.size());
   return x;
 }
 
 torch::Tensor MlpImpl::ForwardFromFirstPreactivation(torch::Tensor z) {
-  // With no hidden layers the first layer is the output layer: no activation after it.
   if (layers_.size() > 1) z = ForwardFromFirstActivationBeforeNorm(torch::relu(z));
-  if (!norm_.is_empty()) z = norm_->forward(z);
-  return z;
+  return Normalized(z);
 }
 
 InteractionBlockImpl::InteractionBlockImpl(const ModelConfig& c) {
@@ -46,14 +55,14 @@ InteractionBlockImpl::InteractionBlockImpl(const ModelConfig& c) {
 std::pair<torch::Tensor, torch::Tensor> InteractionBlockImpl::forward(
     torch::Tensor h, torch::Tensor e, const torch::Tensor& senders, const torch::Tensor& receivers,
     const torch::Tensor& edge_weights) {
-  const torch::Tensor projected = node_projection_->forward(h);  // [N, 2H]
+  const torch::Tensor projected = Project(h);  // [N, 2H]
   if (fused_ && edge_mlp_->HiddenLayers() > 0 && FusedEdgeKernelsApply(e)) {
     const auto [e_next, aggregated] = FusedEdgeUpdate(projected, e, senders, receivers, edge_weights, h.size(0));
     return {h + node_mlp_->forward(torch::cat({h, aggregated}, 1)), e_next};
   }
   const torch::Tensor from_senders = projected.narrow(1, 0, hidden_).index_select(0, senders);
   const torch::Tensor from_receivers = projected.narrow(1, hidden_, hidden_).index_select(0, receivers);
-  const torch::Tensor z = edge_mlp_->First()->forward(e) + from_senders + from_receivers;
+  const torch::Tensor z = edge_mlp_->FirstPreactivation(e) + from_senders + from_receivers;
   const torch::Tensor e_update = edge_mlp_->ForwardFromFirstPreactivation(z);
   const torch::Tensor messages = edge_weights.defined() ? e_update * edge_weights : e_update;
   const torch::Tensor aggregated = torch::zeros_like(h).index_add(0, receivers, messages);
@@ -64,10 +73,25 @@ std::pair<torch::Tensor, torch::Tensor> InteractionBlockImpl::forward(
 std::pair<torch::Tensor, torch::Tensor> InteractionBlockImpl::FusedEdgeUpdate(
     const torch::Tensor& projected, const torch::Tensor& e, const torch::Tensor& senders,
     const torch::Tensor& receivers, const torch::Tensor& edge_weights, int64_t nodes) {
-  const torch::Tensor activation = GatherAddRelu(edge_mlp_->First()->forward(e), projected, senders, receivers);
+  const torch::Tensor activation = GatherAddRelu(edge_mlp_->FirstPreactivation(e), projected, senders, receivers);
   const torch::Tensor y = edge_mlp_->ForwardFromFirstActivationBeforeNorm(activation);
   torch::nn::LayerNorm& norm = edge_mlp_->Norm();
   return NormResidualAggregate(y, norm->weight, norm->bias, norm->options.eps(), e, edge_weights, receivers, nodes);
+}
+
+torch::Tensor InteractionBlockImpl::Project(const torch::Tensor& h) {
+  return dense_ ? DenseLayer(h, node_projection_->weight, torch::Tensor(), false) : node_projection_->forward(h);
+}
+
+void InteractionBlockImpl::UseFusedKernels(bool use) {
+  fused_ = use;
+  UseDenseKernels(use);
+}
+
+void InteractionBlockImpl::UseDenseKernels(bool use) {
+  dense_ = use;
+  edge_mlp_->UseDenseKernel(use);
+  node_mlp_->UseDenseKernel(use);
 }
 
 GraphNetworkImpl::GraphNetworkImpl(const ModelConfig& c) : config_(c) {
@@ -91,6 +115,12 @@ torch::Tensor GraphNetworkImpl::forward(const torch::Tensor& node_inputs, const 
 
 void GraphNetworkImpl::UseFusedKernels(bool use) {
   for (InteractionBlock& block : blocks_) block->UseFusedKernels(use);
+  for (Mlp* mlp : {&node_encoder_, &edge_encoder_, &decoder_}) (*mlp)->UseDenseKernel(use);
+}
+
+void GraphNetworkImpl::UseDenseKernels(bool use) {
+  for (InteractionBlock& block : blocks_) block->UseDenseKernels(use);
+  for (Mlp* mlp : {&node_encoder_, &edge_encoder_, &decoder_}) (*mlp)->UseDenseKernel(use);
 }
 
 namespace {

@@ -19,17 +19,23 @@ class MlpImpl : public torch::nn::Module {
  public:
   MlpImpl(int input, int hidden, int hidden_layers, int output, bool layer_norm);
   torch::Tensor forward(torch::Tensor x);
-  // Forward from the first layer's pre-activation (used by the factorized edge MLP).
+  // The first layer's pre-activation (used by the factorized edge MLP).
+  torch::Tensor FirstPreactivation(const torch::Tensor& x);
+  // Forward from the first layer's pre-activation.
   torch::Tensor ForwardFromFirstPreactivation(torch::Tensor z);
   // The layers after the first, from the first layer's activation, without the LayerNorm.
   torch::Tensor ForwardFromFirstActivationBeforeNorm(torch::Tensor x);
-  torch::nn::Linear& First() { return layers_.front(); }
   int HiddenLayers() const { return static_cast<int>(layers_.size()) - 1; }
   torch::nn::LayerNorm& Norm() { return norm_; }
+  // flowdesign's dense kernel for the layers (dense_layer.h; the default) or LibTorch's linear.
+  void UseDenseKernel(bool use) { dense_kernel_ = use; }
 
  private:
+  torch::Tensor Layer(size_t i, const torch::Tensor& x, bool relu);
+  torch::Tensor Normalized(const torch::Tensor& x);
   std::vector<torch::nn::Linear> layers_;
   torch::nn::LayerNorm norm_{nullptr};
+  bool dense_kernel_ = true;
 };
 TORCH_MODULE(Mlp);
 
@@ -42,19 +48,22 @@ class InteractionBlockImpl : public torch::nn::Module {
                                                   const torch::Tensor& senders,
                                                   const torch::Tensor& receivers,
                                                   const torch::Tensor& edge_weights);
-  // Fused CPU kernels for the edge MLP and aggregation (edge_kernels.h; the default) or the
-  // reference composition of LibTorch operators.
-  void UseFusedKernels(bool use) { fused_ = use; }
+  // Fused CPU kernels for the edge MLP and aggregation (edge_kernels.h) and dense kernels for
+  // the layers (dense_layer.h), the default, or the reference composition of LibTorch operators.
+  void UseFusedKernels(bool use);
+  void UseDenseKernels(bool use);
 
  private:
   std::pair<torch::Tensor, torch::Tensor> FusedEdgeUpdate(const torch::Tensor& projected, const torch::Tensor& e,
                                                           const torch::Tensor& senders, const torch::Tensor& receivers,
                                                           const torch::Tensor& edge_weights, int64_t nodes);
   Mlp edge_mlp_{nullptr};
+  torch::Tensor Project(const torch::Tensor& h);
   torch::nn::Linear node_projection_{nullptr};  // [W_s; W_r] applied once per node
   Mlp node_mlp_{nullptr};
   int hidden_ = 0;
   bool fused_ = true;
+  bool dense_ = true;
 };
 TORCH_MODULE(InteractionBlock);
 
@@ -68,6 +77,8 @@ class GraphNetworkImpl : public torch::nn::Module {
                         const torch::Tensor& edge_weights = {});
   const ModelConfig& Config() const { return config_; }
   void UseFusedKernels(bool use);
+  // Only the dense layer kernel on or off (benchmarks compare it with LibTorch's linear).
+  void UseDenseKernels(bool use);
 
  private:
   ModelConfig config_;

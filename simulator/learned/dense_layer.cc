@@ -1,0 +1,217 @@
+#include "simulator/learned/dense_layer.h"
+
+#include <immintrin.h>
+
+#include <algorithm>
+#include <vector>
+
+#include <ATen/Parallel.h>
+#include <ATen/record_function.h>
+
+namespace flowdesign::simulator::learned {
+
+namespace {
+
+using torch::autograd::AutogradContext;
+using torch::autograd::variable_list;
+
+constexpr int kPanel = 16;               // output columns per micro-tile: two AVX2 vectors
+constexpr int kTileRows = 6;             // 12 accumulators + 2 weight vectors + 1 broadcast: 15 of 16 registers
+constexpr int64_t kTileGrain = 16;       // micro-tile rows per parallel task (96 rows)
+constexpr int64_t kReductionRows = 512;  // rows per partial sum of the weight gradient
+
+bool CpuHasAvx2Fma() {
+  static const bool has = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
+  return has;
+}
+
+// c[i, 0:16] = relu?(init[0:16] + sum_p A(i, p) b[p, 0:16]) for rows i < R, where
+// A(i, p) = a[i * a_row + p * a_inner] and b has row stride ldb; init may be null (zeros).
+// R is a template argument so that the accumulators stay in registers.
+template <int R>
+__attribute__((target("avx2,fma"))) void MicroTile(const float* a, int64_t a_row, int64_t a_inner, int64_t inner,
+                                                    const float* b, int64_t ldb, const float* init, bool relu,
+                                                    float* c, int64_t ldc) {
+  __m256 low[R], high[R];
+  const __m256 init_low = init ? _mm256_loadu_ps(init) : _mm256_setzero_ps();
+  const __m256 init_high = init ? _mm256_loadu_ps(init + 8) : _mm256_setzero_ps();
+#pragma GCC unroll 6
+  for (int i = 0; i < R; ++i) {
+    low[i] = init_low;
+    high[i] = init_high;
+  }
+  for (int64_t p = 0; p < inner; ++p) {
+    const __m256 b_low = _mm256_loadu_ps(b + p * ldb), b_high = _mm256_loadu_ps(b + p * ldb + 8);
+    const float* ap = a + p * a_inner;
+#pragma GCC unroll 6
+    for (int i = 0; i < R; ++i) {
+      const __m256 x = _mm256_broadcast_ss(ap + i * a_row);
+      low[i] = _mm256_fmadd_ps(x, b_low, low[i]);
+      high[i] = _mm256_fmadd_ps(x, b_high, high[i]);
+    }
+  }
+  const __m256 zero = _mm256_setzero_ps();
+#pragma GCC unroll 6
+  for (int i = 0; i < R; ++i) {
+    if (relu) {
+      low[i] = _mm256_max_ps(low[i], zero);
+      high[i] = _mm256_max_ps(high[i], zero);
+    }
+    _mm256_storeu_ps(c + i * ldc, low[i]);
+    _mm256_storeu_ps(c + i * ldc + 8, high[i]);
+  }
+}
+
+// A product C = relu?(init + A B) with C [rows, columns] (row stride ldc), A(i, p) =
+// a[i * a_row + p * a_inner] for p < inner, B [inner, columns] with row stride ldb, init [columns]
+// added to every row (or null), and columns a multiple of kPanel.
+struct Product {
+  int64_t rows, columns, inner;
+  const float* a;
+  int64_t a_row, a_inner;
+  const float* b;
+  int64_t ldb;
+  const float* init;
+  bool relu;
+  float* c;
+  int64_t ldc;
+
+  // Rows [tile0, tile1) x kTileRows of C, on the calling thread.
+  void Tiles(int64_t tile0, int64_t tile1) const {
+    for (int64_t t = tile0; t < tile1; ++t) {
+      const int64_t r0 = t * kTileRows;
+      const float* a_rows = a + r0 * a_row;
+      float* c_rows = c + r0 * ldc;
+      const int n = static_cast<int>(std::min<int64_t>(kTileRows, rows - r0));
+      for (int64_t j = 0; j < columns; j += kPanel) {
+        const float* init_j = init ? init + j : nullptr;
+        switch (n) {
+          case 6: MicroTile<6>(a_rows, a_row, a_inner, inner, b + j, ldb, init_j, relu, c_rows + j, ldc); break;
+          case 5: MicroTile<5>(a_rows, a_row, a_inner, inner, b + j, ldb, init_j, relu, c_rows + j, ldc); break;
+          case 4: MicroTile<4>(a_rows, a_row, a_inner, inner, b + j, ldb, init_j, relu, c_rows + j, ldc); break;
+          case 3: MicroTile<3>(a_rows, a_row, a_inner, inner, b + j, ldb, init_j, relu, c_rows + j, ldc); break;
+          case 2: MicroTile<2>(a_rows, a_row, a_inner, inner, b + j, ldb, init_j, relu, c_rows + j, ldc); break;
+          default: MicroTile<1>(a_rows, a_row, a_inner, inner, b + j, ldb, init_j, relu, c_rows + j, ldc); break;
+        }
+      }
+    }
+  }
+  int64_t TileCount() const { return (rows + kTileRows - 1) / kTileRows; }
+  void RunSerial() const { Tiles(0, TileCount()); }
+  void RunParallel() const {
+    at::parallel_for(0, TileCount(), kTileGrain, [&](int64_t t0, int64_t t1) { Tiles(t0, t1); });
+  }
+};
+
+// grad^T x [outputs, inputs] and the column sums of grad [outputs] for grad [rows, outputs] and
+// x [rows, inputs] (inputs a multiple of kPanel): partial sums over fixed blocks of
+// kReductionRows rows, added in block order, so the result does not depend on the thread count.
+std::pair<torch::Tensor, torch::Tensor> WeightAndBiasGradients(const torch::Tensor& grad, const torch::Tensor& x,
+                                                               bool want_bias) {
+  const int64_t rows = grad.size(0), outputs = grad.size(1), inputs = x.size(1);
+  const int64_t blocks = (rows + kReductionRows - 1) / kReductionRows;
+  const int64_t per_block = outputs * inputs + outputs;
+  std::vector<float> partial(static_cast<size_t>(blocks * per_block));
+  const float* g = grad.data_ptr<float>();
+  const float* px = x.data_ptr<float>();
+  at::parallel_for(0, blocks, 1, [&](int64_t b0, int64_t b1) {
+    for (int64_t blk = b0; blk < b1; ++blk) {
+      const int64_t r0 = blk * kReductionRows, n = std::min(kReductionRows, rows - r0);
+      float* out = partial.data() + blk * per_block;
+      Product{outputs, inputs, n, g + r0 * outputs, 1, outputs, px + r0 * inputs, inputs, nullptr, false, out, inputs}
+          .RunSerial();
+      float* column_sums = out + outputs * inputs;
+      std::fill(column_sums, column_sums + outputs, 0.0f);
+      for (int64_t r = r0; r < r0 + n; ++r) {
+        for (int64_t k = 0; k < outputs; ++k) column_sums[k] += g[r * outputs + k];
+      }
+    }
+  });
+  torch::Tensor sums = torch::zeros({per_block}, grad.options());
+  float* ps = sums.data_ptr<float>();
+  at::parallel_for(0, per_block, 1024, [&](int64_t i0, int64_t i1) {
+    for (int64_t blk = 0; blk < blocks; ++blk) {
+      const float* src = partial.data() + blk * per_block;
+      for (int64_t i = i0; i < i1; ++i) ps[i] += src[i];
+    }
+  });
+  torch::Tensor weight_grad = sums.narrow(0, 0, outputs * inputs).view({outputs, inputs});
+  return {weight_grad, want_bias ? sums.narrow(0, outputs * inputs, outputs) : torch::Tensor()};
+}
+
+struct DenseLayerFunction : public torch::autograd::Function<DenseLayerFunction> {
+  static torch::Tensor forward(AutogradContext* ctx, const torch::Tensor& x_in, const torch::Tensor& weight_in,
+                               const torch::Tensor& bias_in, bool relu) {
+    RECORD_FUNCTION("flowdesign::DenseLayer", std::vector<c10::IValue>());
+    // No bias comes as an empty tensor: LibTorch's custom functions need defined inputs.
+    const torch::Tensor x = x_in.contiguous(), weight = weight_in.contiguous(), bias = bias_in.contiguous();
+    const bool has_bias = bias.numel() > 0;
+    const int64_t rows = x.size(0), inputs = x.size(1), outputs = weight.size(0);
+    TORCH_CHECK(weight.size(1) == inputs, "DenseLayer: the weight has ", weight.size(1), " columns, the input ", inputs);
+    TORCH_CHECK(!has_bias || bias.numel() == outputs, "DenseLayer: one bias per output expected");
+    const torch::Tensor transposed = weight.t().contiguous();  // [inputs, outputs]: the kernel's B
+    torch::Tensor out = torch::empty({rows, outputs}, x.options());
+    Product{rows, outputs, inputs, x.data_ptr<float>(), inputs, 1, transposed.data_ptr<float>(), outputs,
+            has_bias ? bias.data_ptr<float>() : nullptr, relu, out.data_ptr<float>(), outputs}
+        .RunParallel();
+    ctx->save_for_backward({x, weight, relu ? out : torch::Tensor()});
+    ctx->saved_data["relu"] = relu;
+    ctx->saved_data["bias"] = has_bias;
+    return out;
+  }
+
+  static variable_list backward(AutogradContext* ctx, variable_list grad_outputs) {
+    RECORD_FUNCTION("flowdesign::DenseLayerBackward", std::vector<c10::IValue>());
+    const variable_list saved = ctx->get_saved_variables();
+    const torch::Tensor &x = saved[0], &weight = saved[1], &out = saved[2];
+    const int64_t rows = x.size(0), inputs = x.size(1), outputs = weight.size(0);
+    torch::Tensor grad = grad_outputs[0].contiguous();
+    if (ctx->saved_data["relu"].toBool()) {
+      // The gradient passes where the output is positive (as LibTorch's relu).
+      torch::Tensor masked = torch::empty_like(grad);
+      const float* g = grad.data_ptr<float>();
+      const float* o = out.data_ptr<float>();
+      float* m = masked.data_ptr<float>();
+      at::parallel_for(0, rows * outputs, 4096, [&](int64_t i0, int64_t i1) {
+        for (int64_t i = i0; i < i1; ++i) m[i] = o[i] > 0.0f ? g[i] : 0.0f;
+      });
+      grad = masked;
+    }
+    torch::Tensor grad_x, grad_weight, grad_bias;
+    if (ctx->needs_input_grad(0)) {
+      if (inputs % kPanel == 0) {
+        grad_x = torch::empty({rows, inputs}, grad.options());
+        Product{rows, inputs, outputs, grad.data_ptr<float>(), outputs, 1, weight.data_ptr<float>(), inputs, nullptr,
+                false, grad_x.data_ptr<float>(), inputs}
+            .RunParallel();
+      } else {
+        grad_x = torch::mm(grad, weight);  // e.g. an encoder's input layer: a few columns
+      }
+    }
+    const bool want_bias = ctx->saved_data["bias"].toBool() && ctx->needs_input_grad(2);
+    if (ctx->needs_input_grad(1) && inputs % kPanel == 0) {
+      std::tie(grad_weight, grad_bias) = WeightAndBiasGradients(grad, x, want_bias);
+    } else {
+      if (ctx->needs_input_grad(1)) grad_weight = torch::mm(grad.t(), x);
+      if (want_bias) grad_bias = grad.sum(0);
+    }
+    return {grad_x, grad_weight, grad_bias, torch::Tensor()};
+  }
+};
+
+}  // namespace
+
+bool DenseKernelApplies(const torch::Tensor& x, int64_t outputs) {
+  return x.device().is_cpu() && x.scalar_type() == torch::kFloat && x.dim() == 2 && outputs % kPanel == 0 &&
+         CpuHasAvx2Fma();
+}
+
+torch::Tensor DenseLayer(const torch::Tensor& x, const torch::Tensor& weight, const torch::Tensor& bias, bool relu) {
+  if (!DenseKernelApplies(x, weight.size(0)) || weight.scalar_type() != torch::kFloat) {
+    const torch::Tensor y = torch::linear(x, weight, bias);
+    return relu ? torch::relu(y) : y;
+  }
+  return DenseLayerFunction::apply(x, weight, bias.defined() ? bias : torch::empty({0}, x.options()), relu);
+}
+
+}  // namespace flowdesign::simulator::learned

@@ -1,0 +1,24 @@
+// A linear layer (optionally followed by ReLU) with its own AVX2 matrix kernel for the network's
+// narrow shapes. The network's layers multiply ~10^4 rows by a 64 x 64 weight; OpenBLAS packs and
+// blocks for large squares, and ran these at 33-56 GFLOP/s per core on an AVX2 EPYC where a
+// register-blocked 6 x 16 kernel, with the whole weight in L1, runs at ~80 (see
+// docs/learned-simulator.md). The kernel also folds the bias and the ReLU into its stores, which
+// saves two passes over the output. Differentiable in the input, weight and bias; the backward
+// pass uses the same kernel, and the weight gradient sums fixed blocks of rows in a fixed order,
+// so results do not depend on the number of threads.
+#pragma once
+
+#include <torch/torch.h>
+
+namespace flowdesign::simulator::learned {
+
+// Whether DenseLayer runs its own kernel for input x and a weight with `outputs` rows: a CPU
+// float tensor, an output width that is a multiple of 16, and a CPU with AVX2 and FMA. Otherwise
+// DenseLayer is LibTorch's linear (+ relu).
+bool DenseKernelApplies(const torch::Tensor& x, int64_t outputs);
+
+// relu(x weight^T + bias) when `relu`, else x weight^T + bias, for x [M, K], weight [N, K] and
+// bias [N] (or undefined: no bias).
+torch::Tensor DenseLayer(const torch::Tensor& x, const torch::Tensor& weight, const torch::Tensor& bias, bool relu);
+
+}  // namespace flowdesign::simulator::learned
