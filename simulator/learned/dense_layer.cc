@@ -8,6 +8,8 @@
 #include <ATen/Parallel.h>
 #include <ATen/record_function.h>
 
+#include "simulator/learned/cpu_features.h"
+
 namespace flowdesign::simulator::learned {
 
 namespace {
@@ -20,18 +22,14 @@ constexpr int kTileRows = 6;             // 12 accumulators + 2 weight vectors +
 constexpr int64_t kTileGrain = 16;       // micro-tile rows per parallel task (96 rows)
 constexpr int64_t kReductionRows = 512;  // rows per partial sum of the weight gradient
 
-bool CpuHasAvx2Fma() {
-  static const bool has = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
-  return has;
-}
-
-// c[i, 0:16] = relu?(init[0:16] + sum_p A(i, p) b[p, 0:16]) for rows i < R, where
-// A(i, p) = a[i * a_row + p * a_inner] and b has row stride ldb; init may be null (zeros).
-// R is a template argument so that the accumulators stay in registers.
+// c[i, 0:16] = relu?(init[0:16] + sum_p A(i, p) b[p, 0:16] + adds[2i][0:16] + adds[2i + 1][0:16])
+// for rows i < R, where A(i, p) = a[i * a_row + p * a_inner] and b has row stride ldb; init may
+// be null (zeros), adds null (none). R is a template argument so that the accumulators stay in
+// registers.
 template <int R>
 __attribute__((target("avx2,fma"))) void MicroTile(const float* a, int64_t a_row, int64_t a_inner, int64_t inner,
-                                                    const float* b, int64_t ldb, const float* init, bool relu,
-                                                    float* c, int64_t ldc) {
+                                                    const float* b, int64_t ldb, const float* init,
+                                                    const float* const* adds, bool relu, float* c, int64_t ldc) {
   __m256 low[R], high[R];
   const __m256 init_low = init ? _mm256_loadu_ps(init) : _mm256_setzero_ps();
   const __m256 init_high = init ? _mm256_loadu_ps(init + 8) : _mm256_setzero_ps();
@@ -53,6 +51,10 @@ __attribute__((target("avx2,fma"))) void MicroTile(const float* a, int64_t a_row
   const __m256 zero = _mm256_setzero_ps();
 #pragma GCC unroll 6
   for (int i = 0; i < R; ++i) {
+    if (adds) {  // in GatherAddRelu's order: (a + from sender) + from receiver
+      low[i] = _mm256_add_ps(_mm256_add_ps(low[i], _mm256_loadu_ps(adds[2 * i])), _mm256_loadu_ps(adds[2 * i + 1]));
+      high[i] = _mm256_add_ps(_mm256_add_ps(high[i], _mm256_loadu_ps(adds[2 * i] + 8)), _mm256_loadu_ps(adds[2 * i + 1] + 8));
+    }
     if (relu) {
       low[i] = _mm256_max_ps(low[i], zero);
       high[i] = _mm256_max_ps(high[i], zero);
@@ -62,9 +64,19 @@ __attribute__((target("avx2,fma"))) void MicroTile(const float* a, int64_t a_row
   }
 }
 
-// A product C = relu?(init + A B) with C [rows, columns] (row stride ldc), A(i, p) =
-// a[i * a_row + p * a_inner] for p < inner, B [inner, columns] with row stride ldb, init [columns]
-// added to every row (or null), and columns a multiple of kPanel.
+// Rows of a table added to the rows of a product: row i gets table[first[i]] and
+// table[second[i]] + second_offset (row stride `stride`).
+struct RowGather {
+  const float* table;
+  int64_t stride;
+  const int64_t* first;
+  const int64_t* second;
+  int64_t second_offset;
+};
+
+// A product C = relu?(init + A B [+ gathered rows]) with C [rows, columns] (row stride ldc),
+// A(i, p) = a[i * a_row + p * a_inner] for p < inner, B [inner, columns] with row stride ldb,
+// init [columns] added to every row (or null), and columns a multiple of kPanel.
 struct Product {
   int64_t rows, columns, inner;
   const float* a;
@@ -75,6 +87,7 @@ struct Product {
   bool relu;
   float* c;
   int64_t ldc;
+  const RowGather* gather = nullptr;
 
   // Rows [tile0, tile1) x kTileRows of C, on the calling thread.
   void Tiles(int64_t tile0, int64_t tile1) const {
@@ -85,13 +98,21 @@ struct Product {
       const int n = static_cast<int>(std::min<int64_t>(kTileRows, rows - r0));
       for (int64_t j = 0; j < columns; j += kPanel) {
         const float* init_j = init ? init + j : nullptr;
+        const float* adds[2 * kTileRows];
+        if (gather) {
+          for (int i = 0; i < n; ++i) {
+            adds[2 * i] = gather->table + gather->first[r0 + i] * gather->stride + j;
+            adds[2 * i + 1] = gather->table + gather->second[r0 + i] * gather->stride + gather->second_offset + j;
+          }
+        }
+        const float* const* adds_j = gather ? adds : nullptr;
         switch (n) {
-          case 6: MicroTile<6>(a_rows, a_row, a_inner, inner, b + j, ldb, init_j, relu, c_rows + j, ldc); break;
-          case 5: MicroTile<5>(a_rows, a_row, a_inner, inner, b + j, ldb, init_j, relu, c_rows + j, ldc); break;
-          case 4: MicroTile<4>(a_rows, a_row, a_inner, inner, b + j, ldb, init_j, relu, c_rows + j, ldc); break;
-          case 3: MicroTile<3>(a_rows, a_row, a_inner, inner, b + j, ldb, init_j, relu, c_rows + j, ldc); break;
-          case 2: MicroTile<2>(a_rows, a_row, a_inner, inner, b + j, ldb, init_j, relu, c_rows + j, ldc); break;
-          default: MicroTile<1>(a_rows, a_row, a_inner, inner, b + j, ldb, init_j, relu, c_rows + j, ldc); break;
+          case 6: MicroTile<6>(a_rows, a_row, a_inner, inner, b + j, ldb, init_j, adds_j, relu, c_rows + j, ldc); break;
+          case 5: MicroTile<5>(a_rows, a_row, a_inner, inner, b + j, ldb, init_j, adds_j, relu, c_rows + j, ldc); break;
+          case 4: MicroTile<4>(a_rows, a_row, a_inner, inner, b + j, ldb, init_j, adds_j, relu, c_rows + j, ldc); break;
+          case 3: MicroTile<3>(a_rows, a_row, a_inner, inner, b + j, ldb, init_j, adds_j, relu, c_rows + j, ldc); break;
+          case 2: MicroTile<2>(a_rows, a_row, a_inner, inner, b + j, ldb, init_j, adds_j, relu, c_rows + j, ldc); break;
+          default: MicroTile<1>(a_rows, a_row, a_inner, inner, b + j, ldb, init_j, adds_j, relu, c_rows + j, ldc); break;
         }
       }
     }
@@ -199,6 +220,16 @@ struct DenseLayerFunction : public torch::autograd::Function<DenseLayerFunction>
   }
 };
 
+void CheckNodeIndices(const torch::Tensor& index, int64_t edges, int64_t nodes, const char* what) {
+  TORCH_CHECK(index.scalar_type() == torch::kInt64 && index.dim() == 1 && index.numel() == edges, "DenseGatherAddRelu: ",
+              what, " must be a 1-d int64 tensor with one entry per row");
+  const int64_t* p = index.data_ptr<int64_t>();
+  for (int64_t i = 0; i < edges; ++i) {
+    TORCH_CHECK(p[i] >= 0 && p[i] < nodes, "DenseGatherAddRelu: ", what, "[", i, "] = ", p[i], " is not a node index (",
+                nodes, " nodes)");
+  }
+}
+
 }  // namespace
 
 bool DenseKernelApplies(const torch::Tensor& x, int64_t outputs) {
@@ -212,6 +243,36 @@ torch::Tensor DenseLayer(const torch::Tensor& x, const torch::Tensor& weight, co
     return relu ? torch::relu(y) : y;
   }
   return DenseLayerFunction::apply(x, weight, bias.defined() ? bias : torch::empty({0}, x.options()), relu);
+}
+
+torch::Tensor DenseGatherAddRelu(const torch::Tensor& x_in, const torch::Tensor& weight_in, const torch::Tensor& bias_in,
+                                 const torch::Tensor& projected_in, const torch::Tensor& senders_in,
+                                 const torch::Tensor& receivers_in) {
+  RECORD_FUNCTION("flowdesign::DenseGatherAddRelu", std::vector<c10::IValue>());
+  const int64_t hidden = weight_in.size(0);
+  TORCH_CHECK(DenseKernelApplies(x_in, hidden), "DenseGatherAddRelu: the dense kernel does not apply to this input");
+  TORCH_CHECK(!torch::GradMode::is_enabled() ||
+                  !(x_in.requires_grad() || weight_in.requires_grad() || bias_in.requires_grad() ||
+                    projected_in.requires_grad()),
+              "DenseGatherAddRelu is not differentiable: use DenseLayer and GatherAddRelu under autograd");
+  const torch::Tensor x = x_in.contiguous(), weight = weight_in.contiguous(), bias = bias_in.contiguous();
+  const torch::Tensor projected = projected_in.contiguous();
+  const torch::Tensor senders = senders_in.contiguous(), receivers = receivers_in.contiguous();
+  const int64_t rows = x.size(0), inputs = x.size(1), nodes = projected.size(0);
+  TORCH_CHECK(weight.size(1) == inputs && bias.numel() == hidden, "DenseGatherAddRelu: weight or bias of the wrong shape");
+  TORCH_CHECK(projected.scalar_type() == torch::kFloat && projected.dim() == 2 && projected.size(1) == 2 * hidden,
+              "DenseGatherAddRelu: projected must be float with 2 x ", hidden, " columns");
+  CheckNodeIndices(senders, rows, nodes, "senders");
+  CheckNodeIndices(receivers, rows, nodes, "receivers");
+  const torch::Tensor transposed = weight.t().contiguous();
+  torch::Tensor out = torch::empty({rows, hidden}, x.options());
+  const RowGather gather{projected.data_ptr<float>(), 2 * hidden, senders.data_ptr<int64_t>(),
+                         receivers.data_ptr<int64_t>(), hidden};
+  Product product{rows, hidden, inputs, x.data_ptr<float>(), inputs, 1, transposed.data_ptr<float>(), hidden,
+                  bias.data_ptr<float>(), true, out.data_ptr<float>(), hidden};
+  product.gather = &gather;
+  product.RunParallel();
+  return out;
 }
 
 }  // namespace flowdesign::simulator::learned

@@ -21,4 +21,12 @@ bool DenseKernelApplies(const torch::Tensor& x, int64_t outputs);
 // bias [N] (or undefined: no bias).
 torch::Tensor DenseLayer(const torch::Tensor& x, const torch::Tensor& weight, const torch::Tensor& bias, bool relu);
 
+// relu(x weight^T + bias + projected[senders, 0:H] + projected[receivers, H:2H]) with H the
+// weight's rows: the factorized first layer of an edge MLP and GatherAddRelu (edge_kernels.h) in
+// one pass, bit for bit what those two compute one after the other. Not differentiable: for
+// forward passes without autograd (a rollout's forward pass), where DenseKernelApplies(x, H).
+torch::Tensor DenseGatherAddRelu(const torch::Tensor& x, const torch::Tensor& weight, const torch::Tensor& bias,
+                                 const torch::Tensor& projected, const torch::Tensor& senders,
+                                 const torch::Tensor& receivers);
+
 }  // namespace flowdesign::simulator::learned

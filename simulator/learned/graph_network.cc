@@ -32,6 +32,15 @@ torch::Tensor MlpImpl::forward(torch::Tensor x) {
 
 torch::Tensor MlpImpl::FirstPreactivation(const torch::Tensor& x) { return Layer(0, x, false); }
 
+torch::Tensor MlpImpl::FirstActivationWithNodeParts(const torch::Tensor& x, const torch::Tensor& projected,
+                                                    const torch::Tensor& senders, const torch::Tensor& receivers) {
+  torch::nn::Linear& first = layers_.front();
+  if (dense_kernel_ && !torch::GradMode::is_enabled() && DenseKernelApplies(x, first->weight.size(0))) {
+    return DenseGatherAddRelu(x, first->weight, first->bias, projected, senders, receivers);
+  }
+  return GatherAddRelu(FirstPreactivation(x), projected, senders, receivers);
+}
+
 torch::Tensor MlpImpl::ForwardFromFirstActivationBeforeNorm(torch::Tensor x) {
   for (size_t i = 1; i < layers_.size(); ++i) x = Layer(i, x, i + 1 < layers_.size());
   return x;
@@ -73,7 +82,7 @@ std::pair<torch::Tensor, torch::Tensor> InteractionBlockImpl::forward(
 std::pair<torch::Tensor, torch::Tensor> InteractionBlockImpl::FusedEdgeUpdate(
     const torch::Tensor& projected, const torch::Tensor& e, const torch::Tensor& senders,
     const torch::Tensor& receivers, const torch::Tensor& edge_weights, int64_t nodes) {
-  const torch::Tensor activation = GatherAddRelu(edge_mlp_->FirstPreactivation(e), projected, senders, receivers);
+  const torch::Tensor activation = edge_mlp_->FirstActivationWithNodeParts(e, projected, senders, receivers);
   const torch::Tensor y = edge_mlp_->ForwardFromFirstActivationBeforeNorm(activation);
   torch::nn::LayerNorm& norm = edge_mlp_->Norm();
   return NormResidualAggregate(y, norm->weight, norm->bias, norm->options.eps(), e, edge_weights, receivers, nodes);

@@ -19,6 +19,10 @@ class MlpImpl : public torch::nn::Module {
  public:
   MlpImpl(int input, int hidden, int hidden_layers, int output, bool layer_norm);
   torch::Tensor forward(torch::Tensor x);
+  // The factorized edge MLP's first activation: relu(first layer(x) + projected[senders, 0:H] +
+  // projected[receivers, H:2H]), in one pass of the dense kernel when autograd is off.
+  torch::Tensor FirstActivationWithNodeParts(const torch::Tensor& x, const torch::Tensor& projected,
+                                             const torch::Tensor& senders, const torch::Tensor& receivers);
   // The first layer's pre-activation (used by the factorized edge MLP).
   torch::Tensor FirstPreactivation(const torch::Tensor& x);
   // Forward from the first layer's pre-activation.

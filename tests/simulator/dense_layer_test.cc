@@ -8,6 +8,7 @@
 #include <ATen/Parallel.h>
 
 #include "simulator/learned/dense_layer.h"
+#include "simulator/learned/edge_kernels.h"
 #include "simulator/learned/graph_network.h"
 #include "tests/simulator/learned_test_support.h"
 
@@ -95,6 +96,37 @@ TEST_CASE("the dense layer gives bit-identical results on one and two threads", 
   CHECK(torch::equal(one.grad_bias, two.grad_bias));
 }
 
+TEST_CASE("the fused first edge layer computes what the dense layer and gather-add-relu compute, bit for bit",
+          "[learned][kernels]") {
+  if (!DenseKernelApplies(torch::zeros({1, 64}), 64)) return;  // no AVX2: the network never calls it
+  torch::manual_seed(8);
+  const int64_t rows = GENERATE(0, 5, 1001), nodes = 90, hidden = 64;
+  INFO("rows " << rows);
+  const torch::Tensor x = torch::randn({rows, 64}), weight = torch::randn({hidden, 64}) * 0.2;
+  const torch::Tensor bias = torch::randn({hidden}), projected = torch::randn({nodes, 2 * hidden});
+  const torch::Tensor senders = torch::randint(nodes, {rows}, torch::kInt64);
+  const torch::Tensor receivers = std::get<0>(torch::randint(nodes, {rows}, torch::kInt64).sort());
+  torch::NoGradGuard no_grad;
+  const torch::Tensor fused = DenseGatherAddRelu(x, weight, bias, projected, senders, receivers);
+  const torch::Tensor separate = GatherAddRelu(DenseLayer(x, weight, bias, false), projected, senders, receivers);
+  CHECK(torch::equal(fused, separate));
+  if (rows > 0) {
+    CHECK((fused == 0).any().item<bool>());
+    torch::Tensor bad = senders.clone();
+    bad[rows - 1] = nodes;
+    REQUIRE_THROWS_WITH(DenseGatherAddRelu(x, weight, bias, projected, bad, receivers),
+                        Catch::Contains("is not a node index"));
+  }
+}
+
+TEST_CASE("the fused first edge layer refuses inputs that need gradients", "[learned][kernels]") {
+  if (!DenseKernelApplies(torch::zeros({1, 64}), 64)) return;
+  const torch::Tensor x = torch::randn({7, 64}).requires_grad_(true), weight = torch::randn({64, 64});
+  const torch::Tensor index = torch::zeros({7}, torch::kInt64);
+  REQUIRE_THROWS_WITH(DenseGatherAddRelu(x, weight, torch::zeros({64}), torch::randn({3, 128}), index, index),
+                      Catch::Contains("not differentiable"));
+}
+
 TEST_CASE("a float graph network gives the same outputs and gradients with its own kernels and with LibTorch's",
           "[learned][kernels]") {
   torch::manual_seed(4);
@@ -123,6 +155,11 @@ TEST_CASE("a float graph network gives the same outputs and gradients with its o
     INFO("result " << i << " (0: the output, then gradients)");
     CHECK(RelativeDifference(own[i], reference[i]) < 1e-4);
   }
+  // A forward pass without autograd (fused first edge layer) computes the same bits as one with
+  // it, so a checkpointed backward pass recomputes exactly the steps its forward pass took.
+  network->UseFusedKernels(true);
+  torch::NoGradGuard no_grad;
+  CHECK(torch::equal(network->forward(node_inputs, edge_inputs, senders, receivers), own[0]));
 }
 
 }  // namespace

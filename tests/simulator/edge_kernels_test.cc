@@ -112,6 +112,31 @@ TEST_CASE("fused LayerNorm-residual-aggregate equals the LibTorch composition, v
                       Catch::Contains("receivers[3] = 30 is not a node index"));
 }
 
+TEST_CASE("fused LayerNorm-residual-aggregate on float rows (its AVX2 path) equals the LibTorch composition",
+          "[learned][kernels]") {
+  torch::manual_seed(6);
+  const int64_t width = 32;  // a multiple of 8: the AVX2 row on CPUs that have it
+  const RandomGraph g(GENERATE(true, false));
+  const torch::Tensor y = (torch::randn({kEdges, width}) * 3.0 + 1.0).requires_grad_(true);
+  const torch::Tensor e = torch::randn({kEdges, width}).requires_grad_(true);
+  const torch::Tensor gamma = (torch::randn({width}) * 0.5 + 1.0).requires_grad_(true);
+  const torch::Tensor beta = (torch::randn({width}) * 0.5).requires_grad_(true);
+  const torch::Tensor weights = torch::rand({kEdges, 1}).requires_grad_(true);
+  const auto [e_next, aggregated] = NormResidualAggregate(y, gamma, beta, 1e-5, e, weights, g.receivers, kNodes);
+  const torch::Tensor u = torch::layer_norm(y, {width}, gamma, beta, 1e-5);
+  const torch::Tensor ref_next = e + u;
+  const torch::Tensor ref_aggregated = torch::zeros({kNodes, width}).index_add(0, g.receivers, u * weights);
+  CHECK(MaxDifference(e_next, ref_next) < 1e-5);
+  CHECK(MaxDifference(aggregated, ref_aggregated) < 1e-4);
+  const std::vector<torch::Tensor> inputs = {y, gamma, beta, e, weights};
+  const auto fused_grads = Gradients({e_next.to(torch::kFloat64), aggregated.to(torch::kFloat64)}, inputs);
+  const auto reference_grads = Gradients({ref_next.to(torch::kFloat64), ref_aggregated.to(torch::kFloat64)}, inputs);
+  for (size_t i = 0; i < inputs.size(); ++i) {
+    INFO("input " << i);
+    CHECK(MaxDifference(fused_grads[i], reference_grads[i]) < 1e-4 * (1.0 + reference_grads[i].abs().max().item<double>()));
+  }
+}
+
 TEST_CASE("the fused kernels accept a graph without edges", "[learned][kernels]") {
   const torch::Tensor none = torch::zeros({0}, torch::kInt64);
   const torch::Tensor a = torch::zeros({0, 8}, torch::kFloat64).requires_grad_(true);
