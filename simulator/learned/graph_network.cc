@@ -124,7 +124,7 @@ torch::Tensor GraphNetworkImpl::forward(const torch::Tensor& node_inputs, const 
 
 void GraphNetworkImpl::UseFusedKernels(bool use) {
   for (InteractionBlock& block : blocks_) block->UseFusedKernels(use);
-  for (Mlp* mlp : {&node_encoder_, &edge_encoder_, &decoder_}) (*mlp)->UseDenseKernel(use);
+  UseDenseKernels(use);
 }
 
 void GraphNetworkImpl::UseDenseKernels(bool use) {
