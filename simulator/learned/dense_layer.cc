@@ -9,6 +9,7 @@
 #include <ATen/record_function.h>
 
 #include "simulator/learned/cpu_features.h"
+#include "simulator/learned/edge_kernels.h"
 
 namespace flowdesign::simulator::learned {
 
@@ -220,16 +221,6 @@ struct DenseLayerFunction : public torch::autograd::Function<DenseLayerFunction>
   }
 };
 
-void CheckNodeIndices(const torch::Tensor& index, int64_t edges, int64_t nodes, const char* what) {
-  TORCH_CHECK(index.scalar_type() == torch::kInt64 && index.dim() == 1 && index.numel() == edges, "DenseGatherAddRelu: ",
-              what, " must be a 1-d int64 tensor with one entry per row");
-  const int64_t* p = index.data_ptr<int64_t>();
-  for (int64_t i = 0; i < edges; ++i) {
-    TORCH_CHECK(p[i] >= 0 && p[i] < nodes, "DenseGatherAddRelu: ", what, "[", i, "] = ", p[i], " is not a node index (",
-                nodes, " nodes)");
-  }
-}
-
 }  // namespace
 
 bool DenseKernelApplies(const torch::Tensor& x, int64_t outputs) {
@@ -262,8 +253,9 @@ torch::Tensor DenseGatherAddRelu(const torch::Tensor& x_in, const torch::Tensor&
   TORCH_CHECK(weight.size(1) == inputs && bias.numel() == hidden, "DenseGatherAddRelu: weight or bias of the wrong shape");
   TORCH_CHECK(projected.scalar_type() == torch::kFloat && projected.dim() == 2 && projected.size(1) == 2 * hidden,
               "DenseGatherAddRelu: projected must be float with 2 x ", hidden, " columns");
-  CheckNodeIndices(senders, rows, nodes, "senders");
-  CheckNodeIndices(receivers, rows, nodes, "receivers");
+  TORCH_CHECK(senders.numel() == rows && receivers.numel() == rows, "DenseGatherAddRelu: one sender and receiver per row");
+  CheckNodeIndices(senders, nodes, "DenseGatherAddRelu: senders");
+  CheckNodeIndices(receivers, nodes, "DenseGatherAddRelu: receivers");
   const torch::Tensor transposed = weight.t().contiguous();
   torch::Tensor out = torch::empty({rows, hidden}, x.options());
   const RowGather gather{projected.data_ptr<float>(), 2 * hidden, senders.data_ptr<int64_t>(),

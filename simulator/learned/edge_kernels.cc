@@ -62,15 +62,6 @@ T LaneSum(int64_t n, F&& term) {
   return sum;
 }
 
-// The kernels index raw memory: an index out of range must be an error, not a stray write.
-void CheckIndices(const torch::Tensor& index, int64_t nodes, const char* what) {
-  TORCH_CHECK(index.scalar_type() == torch::kInt64 && index.dim() == 1, what, " must be a 1-d int64 tensor");
-  const int64_t* p = index.data_ptr<int64_t>();
-  for (int64_t i = 0; i < index.numel(); ++i) {
-    TORCH_CHECK(p[i] >= 0 && p[i] < nodes, what, "[", i, "] = ", p[i], " is not a node index (", nodes, " nodes)");
-  }
-}
-
 bool Ascending(const int64_t* index, int64_t n) {
   for (int64_t i = 1; i < n; ++i) {
     if (index[i] < index[i - 1]) return false;
@@ -147,8 +138,8 @@ struct GatherAddReluFunction : public torch::autograd::Function<GatherAddReluFun
     const int64_t edges = a.size(0), hidden = a.size(1);
     TORCH_CHECK(projected.size(1) == 2 * hidden, "GatherAddRelu: projected must have 2 x ", hidden, " columns");
     TORCH_CHECK(senders.numel() == edges && receivers.numel() == edges, "GatherAddRelu: one sender and receiver per edge");
-    CheckIndices(senders, projected.size(0), "GatherAddRelu: senders");
-    CheckIndices(receivers, projected.size(0), "GatherAddRelu: receivers");
+    CheckNodeIndices(senders, projected.size(0), "GatherAddRelu: senders");
+    CheckNodeIndices(receivers, projected.size(0), "GatherAddRelu: receivers");
     torch::Tensor out = torch::empty_like(a);
     AT_DISPATCH_FLOATING_TYPES(a.scalar_type(), "GatherAddRelu", [&] {
       const scalar_t* pa = a.data_ptr<scalar_t>();
@@ -234,7 +225,7 @@ struct NormResidualAggregateFunction : public torch::autograd::Function<NormResi
     TORCH_CHECK(e.sizes() == y.sizes(), "NormResidualAggregate: e and y differ in shape");
     TORCH_CHECK(weights.numel() == edges, "NormResidualAggregate: one weight per edge expected");
     TORCH_CHECK(receivers.numel() == edges, "NormResidualAggregate: one receiver per edge expected");
-    CheckIndices(receivers, nodes, "NormResidualAggregate: receivers");
+    CheckNodeIndices(receivers, nodes, "NormResidualAggregate: receivers");
     torch::Tensor normalized = save ? torch::empty_like(y) : torch::Tensor();  // (y - mean) / std
     torch::Tensor inverse_std = torch::empty({edges}, y.options());
     torch::Tensor e_next = torch::empty_like(y);
@@ -250,10 +241,10 @@ struct NormResidualAggregateFunction : public torch::autograd::Function<NormResi
       scalar_t* ps = inverse_std.data_ptr<scalar_t>();
       scalar_t* pnext = e_next.data_ptr<scalar_t>();
       scalar_t* pagg = aggregated.data_ptr<scalar_t>();
-      // One edge: normalize, write e + u and keep the normalized row; add w u into `message`,
-      // the receiver's row of the aggregate or a row of its own (when rows are not owned).
       constexpr bool is_float = std::is_same_v<scalar_t, float>;
       const bool avx2 = is_float && width % 8 == 0 && CpuHasAvx2Fma();
+      // One edge: normalize, write e + u and keep the normalized row; add w u into `message`,
+      // the receiver's row of the aggregate or a row of its own (when rows are not owned).
       auto edge = [&](int64_t i, scalar_t* __restrict message) {
         if (avx2) {
           ps[i] = NormRowAvx2(py + i * width, pg, pb, static_cast<float>(eps), width, pe + i * width, pw[i],
@@ -381,6 +372,14 @@ bool FusedEdgeKernelsUseIntraOpThreads() {
 #else
   return false;
 #endif
+}
+
+void CheckNodeIndices(const torch::Tensor& index, int64_t nodes, const char* what) {
+  TORCH_CHECK(index.scalar_type() == torch::kInt64 && index.dim() == 1, what, " must be a 1-d int64 tensor");
+  const int64_t* p = index.data_ptr<int64_t>();
+  for (int64_t i = 0; i < index.numel(); ++i) {
+    TORCH_CHECK(p[i] >= 0 && p[i] < nodes, what, "[", i, "] = ", p[i], " is not a node index (", nodes, " nodes)");
+  }
 }
 
 torch::Tensor GatherAddRelu(const torch::Tensor& a, const torch::Tensor& projected, const torch::Tensor& senders,

@@ -19,6 +19,10 @@ bool FusedEdgeKernelsApply(const torch::Tensor& t);
 // header template: without the OpenMP flags of LibTorch's own build it runs on one thread).
 bool FusedEdgeKernelsUseIntraOpThreads();
 
+// The kernels index raw memory: an index out of range must be an error, not a stray write.
+// Requires a 1-d int64 `index` with values in [0, nodes); `what` names it in the message.
+void CheckNodeIndices(const torch::Tensor& index, int64_t nodes, const char* what);
+
 // relu(a + projected[senders, 0:H] + projected[receivers, H:2H]) for a [E, H] and
 // projected [N, 2H]; differentiable in a and projected.
 torch::Tensor GatherAddRelu(const torch::Tensor& a, const torch::Tensor& projected, const torch::Tensor& senders,
