@@ -57,6 +57,25 @@ double Median(int reps, F f) {
   return times[times.size() / 2];
 }
 
+// Median seconds of each of `runs`, the runs taking turns for `reps` rounds after one warm-up
+// round: the machine's drift (this one swings by 20% from minute to minute) hits them alike.
+std::vector<double> InterleavedMedians(int reps, const std::vector<std::function<void()>>& runs) {
+  std::vector<std::vector<double>> times(runs.size());
+  for (int r = 0; r <= reps; ++r) {
+    for (size_t k = 0; k < runs.size(); ++k) {
+      const auto t = Clock::now();
+      runs[k]();
+      if (r > 0) times[k].push_back(Seconds(t));
+    }
+  }
+  std::vector<double> medians;
+  for (std::vector<double>& t : times) {
+    std::sort(t.begin(), t.end());
+    medians.push_back(t[t.size() / 2]);
+  }
+  return medians;
+}
+
 // GFLOP/s of flowdesign's dense layer kernel (no bias, no relu) on the same shape.
 double DenseKernelRate(int64_t rows, int64_t inner, int64_t cols, int reps) {
   const torch::Tensor a = torch::randn({rows, inner}), weight = torch::randn({cols, inner});
@@ -229,6 +248,16 @@ void CompareEdgeKernels(int64_t nodes, int64_t edges, int64_t width) {
   const auto dr = time([&] { return torch::relu(torch::linear(a, w, bias)); });
   std::printf("  dense layer + relu         own   %6.3f / %6.3f   LibTorch ops %6.3f / %6.3f%s\n", df.first, df.second,
               dr.first, dr.second, DenseKernelApplies(a, width) ? "" : "   (own kernel does not apply: LibTorch both)");
+  if (!DenseEdgeBlockApplies(e, width, receivers)) return;
+  // The whole edge half of a block without autograd: one pass per tile, or the three kernels.
+  const EdgeMlpWeights mlp{w, bias, w, bias, gamma, beta, 1e-5};
+  torch::NoGradGuard no_grad;
+  const double one_pass = 1e3 * Median(9, [&] { DenseEdgeBlock(mlp, e, projected, senders, receivers, weights, nodes); });
+  const double three_passes = 1e3 * Median(9, [&] {
+    const torch::Tensor activation = DenseGatherAddRelu(e, w, bias, projected, senders, receivers);
+    NormResidualAggregate(DenseLayer(activation, w, bias, false), gamma, beta, 1e-5, e, weights, receivers, nodes);
+  });
+  std::printf("  edge block (forward only)  one pass %6.3f   three kernels %6.3f\n", one_pass, three_passes);
 }
 
 long PeakRssMb() {
@@ -350,13 +379,15 @@ int main(int argc, char** argv) {
     std::printf("300-step gradient, 1000 particles: %.1f s, peak resident memory %ld MB (%ld MB before), gradient norm %.3g\n",
                 Seconds(t), PeakRssMb(), before, gradient.norm().item<double>());
   }
-  const double square_rate = ProductRate(2048, 2048, 2048, 3);
-  std::printf("reference: large square product 2048^3: %.1f GFLOP/s\n", square_rate);
 
-  // "LibTorch layers": the forward pass again with LibTorch's linear instead of the dense kernel;
-  // "layer GFLOP/s": the network's layer shape as a LibTorch product (OpenBLAS) and in the kernel.
-  std::printf("\n%9s %7s %9s %12s %12s %10s %10s %12s %16s %20s\n", "particles", "nodes", "edges", "fwd ms/step",
-              "f+b ms/step", "f+b / fwd", "GFLOP/step", "fwd GFLOP/s", "LibTorch layers", "layer GFLOP/s BLAS/own");
+  // "2048^3": the large square product's GFLOP/s, "fwd %": the forward pass's GFLOP/s in percent
+  // of it; "3 edge kernels": the forward pass with the three kernels the edge block fuses;
+  // "LibTorch layers": with LibTorch's linear instead of the dense kernel (all of these timed in
+  // turns, see InterleavedMedians); "layer GFLOP/s": the network's layer shape as a LibTorch
+  // product (OpenBLAS) and in the dense kernel.
+  std::printf("\n%9s %7s %9s %12s %12s %10s %10s %12s %8s %7s %15s %16s %20s\n", "particles", "nodes", "edges",
+              "fwd ms/step", "f+b ms/step", "f+b / fwd", "GFLOP/step", "fwd GFLOP/s", "2048^3", "fwd %",
+              "3 edge kernels", "LibTorch layers", "layer GFLOP/s BLAS/own");
   std::map<int, double> forward_seconds;
   std::vector<std::pair<int, StepPhaseTimes>> phases;
   const int steps = 10;
@@ -365,17 +396,32 @@ int main(int argc, char** argv) {
     const RolloutSetup setup = MakeRolloutSetup(scene, config.history);
     const torch::Tensor capsules = CapsuleTensor(scene.solids);
     const torch::Tensor obstacles = SampleObstacleParticles(capsules, scene.particle_spacing_m);
-    auto forward_seconds_per_step = [&] {
-      return Median(3, [&] {
-               torch::NoGradGuard no_grad;
-               Rollout(*simulator, setup, obstacles, capsules);
-             }) / steps;
+    // The forward pass as it runs (own kernels, one-pass edge blocks) and its variants, the
+    // gradient and the large square product, in turns.
+    GraphNetwork& network = simulator->Network();
+    auto use_kernels = [&](bool edge_block, bool dense) {
+      network->UseDenseKernels(dense);
+      network->UseEdgeBlockKernel(edge_block);
     };
-    const double forward = forward_seconds_per_step();
-    simulator->Network()->UseDenseKernels(false);
-    const double forward_libtorch_layers = forward_seconds_per_step();
-    simulator->Network()->UseDenseKernels(true);
-    const double both = Median(3, [&] { RolloutGradient(*simulator, scene, setup, steps); }) / steps;
+    auto forward_with = [&](bool edge_block, bool dense) {
+      return [&, edge_block, dense] {
+        use_kernels(edge_block, dense);
+        torch::NoGradGuard no_grad;
+        Rollout(*simulator, setup, obstacles, capsules);
+      };
+    };
+    const torch::Tensor square = torch::randn({2048, 2048});
+    const std::vector<double> forwards = InterleavedMedians(
+        5, {forward_with(true, true), forward_with(false, true), forward_with(true, false),
+            [&] { torch::mm(square, square); },
+            [&] {
+              use_kernels(true, true);
+              RolloutGradient(*simulator, scene, setup, steps);
+            }});
+    const double square_rate = 2.0 * 2048 * 2048 * 2048 / forwards[3] / 1e9;
+    const double forward = forwards[0] / steps, forward_three_kernels = forwards[1] / steps;
+    const double forward_libtorch_layers = forwards[2] / steps;
+    const double both = forwards[4] / steps;
     // Graph size at the first step, for the FLOP count.
     const int64_t nodes = static_cast<int64_t>(scene.fluid_positions.size()) + obstacles.size(0);
     const torch::Tensor all = torch::cat({setup.initial_states.select(0, config.history), obstacles});
@@ -386,9 +432,10 @@ int main(int argc, char** argv) {
     const double flops = ForwardFlops(config, nodes, edges);
     const double layer_rate = ProductRate(edges, config.mlp_hidden_size, config.mlp_hidden_size, 5);
     const double dense_rate = DenseKernelRate(edges, config.mlp_hidden_size, config.mlp_hidden_size, 5);
-    std::printf("%9d %7lld %9lld %12.2f %12.2f %10.2f %10.3f %12.1f %16.2f %12.1f / %5.1f\n", particles,
-                static_cast<long long>(nodes), static_cast<long long>(edges), 1e3 * forward, 1e3 * both,
-                both / forward, flops / 1e9, flops / forward / 1e9, 1e3 * forward_libtorch_layers, layer_rate, dense_rate);
+    std::printf("%9d %7lld %9lld %12.2f %12.2f %10.2f %10.3f %12.1f %8.1f %7.1f %15.2f %16.2f %12.1f / %5.1f\n",
+                particles, static_cast<long long>(nodes), static_cast<long long>(edges), 1e3 * forward, 1e3 * both,
+                both / forward, flops / 1e9, flops / forward / 1e9, square_rate, 100.0 * flops / forward / 1e9 / square_rate,
+                1e3 * forward_three_kernels, 1e3 * forward_libtorch_layers, layer_rate, dense_rate);
     forward_seconds[particles] = forward;
     phases.push_back({particles, StepPhases(*simulator, scene, setup, obstacles, capsules)});
   }

@@ -8,6 +8,9 @@
 // so results do not depend on the number of threads.
 #pragma once
 
+#include <cstdint>
+#include <utility>
+
 #include <torch/torch.h>
 
 namespace flowdesign::simulator::learned {
@@ -28,5 +31,29 @@ torch::Tensor DenseLayer(const torch::Tensor& x, const torch::Tensor& weight, co
 torch::Tensor DenseGatherAddRelu(const torch::Tensor& x, const torch::Tensor& weight, const torch::Tensor& bias,
                                  const torch::Tensor& projected, const torch::Tensor& senders,
                                  const torch::Tensor& receivers);
+
+// The parameters of an edge MLP with one hidden layer and a LayerNorm on its output.
+struct EdgeMlpWeights {
+  torch::Tensor first_weight, first_bias;    // [H, L], [H]
+  torch::Tensor second_weight, second_bias;  // [L, H], [L]
+  torch::Tensor norm_weight, norm_bias;      // [L], [L]
+  double norm_eps = 1e-5;
+};
+
+// Whether DenseEdgeBlock runs for edge latents e [E, L], hidden width H and these receivers: the
+// dense kernel applies to both layers (H and L multiples of 16) and the receivers ascend (as
+// RadiusGraph makes them), so that threads can own whole receivers.
+bool DenseEdgeBlockApplies(const torch::Tensor& e, int64_t hidden, const torch::Tensor& receivers);
+
+// The edge half of an interaction block in one pass per tile of edges, the tile's hidden and
+// output rows staying in cache: with u = LayerNorm(relu(e W1^T + b1 + projected[senders, 0:H] +
+// projected[receivers, H:2H]) W2^T + b2) * gamma + beta, returns {e + u, [nodes, L] sum over the
+// edges of weights * u into their receivers}; edge_weights [E, 1] may be undefined (all 1). Bit
+// for bit DenseGatherAddRelu, DenseLayer and NormResidualAggregate one after the other. Not
+// differentiable: for forward passes without autograd, where DenseEdgeBlockApplies.
+std::pair<torch::Tensor, torch::Tensor> DenseEdgeBlock(const EdgeMlpWeights& weights, const torch::Tensor& e,
+                                                       const torch::Tensor& projected, const torch::Tensor& senders,
+                                                       const torch::Tensor& receivers,
+                                                       const torch::Tensor& edge_weights, int64_t nodes);
 
 }  // namespace flowdesign::simulator::learned

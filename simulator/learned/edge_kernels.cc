@@ -12,16 +12,62 @@
 
 #include "simulator/learned/counting_sort.h"
 #include "simulator/learned/cpu_features.h"
+#include "simulator/learned/edge_rows.h"
 
 namespace flowdesign::simulator::learned {
+
+namespace {
+
+__attribute__((target("avx2,fma"))) float HorizontalSum(__m256 v) {
+  alignas(32) float lanes[8];
+  _mm256_store_ps(lanes, v);
+  float sum = 0.0f;
+  for (float lane : lanes) sum += lane;  // fixed lane order: reproducible
+  return sum;
+}
+
+}  // namespace
+
+// Eight columns at a time (NormResidualAggregate's generic loop compiles to 4-wide SSE2 in this
+// portable build).
+__attribute__((target("avx2,fma"))) float NormRowAvx2(const float* __restrict y, const float* __restrict gamma,
+                                                      const float* __restrict beta, float eps, int64_t width,
+                                                      const float* __restrict e, float w, float* __restrict next,
+                                                      float* __restrict message, float* __restrict normalized) {
+  __m256 sum = _mm256_setzero_ps();
+  for (int64_t k = 0; k < width; k += 8) sum = _mm256_add_ps(sum, _mm256_loadu_ps(y + k));
+  const float mean = HorizontalSum(sum) / static_cast<float>(width);
+  const __m256 vmean = _mm256_set1_ps(mean);
+  __m256 squares = _mm256_setzero_ps();
+  for (int64_t k = 0; k < width; k += 8) {
+    const __m256 d = _mm256_sub_ps(_mm256_loadu_ps(y + k), vmean);
+    squares = _mm256_fmadd_ps(d, d, squares);
+  }
+  const float inv = 1.0f / std::sqrt(HorizontalSum(squares) / static_cast<float>(width) + eps);
+  const __m256 vinv = _mm256_set1_ps(inv), vw = _mm256_set1_ps(w);
+  for (int64_t k = 0; k < width; k += 8) {
+    const __m256 n = _mm256_mul_ps(_mm256_sub_ps(_mm256_loadu_ps(y + k), vmean), vinv);
+    const __m256 u = _mm256_fmadd_ps(n, _mm256_loadu_ps(gamma + k), _mm256_loadu_ps(beta + k));
+    _mm256_storeu_ps(next + k, _mm256_add_ps(_mm256_loadu_ps(e + k), u));
+    _mm256_storeu_ps(message + k, _mm256_fmadd_ps(vw, u, _mm256_loadu_ps(message + k)));
+    if (normalized) _mm256_storeu_ps(normalized + k, n);
+  }
+  return inv;
+}
+
+// The double instantiation of NormResidualAggregate names the AVX2 row too; it never runs it.
+static double NormRowAvx2(const double*, const double*, const double*, float, int64_t, const double*, double,
+                          double*, double*, double*) {
+  TORCH_CHECK(false, "NormRowAvx2: float rows only");
+}
 
 namespace {
 
 using torch::autograd::AutogradContext;
 using torch::autograd::variable_list;
 
-constexpr int64_t kRowGrain = 256;     // edges per parallel task
-constexpr int64_t kNodeGrain = 32;     // target rows per parallel task
+constexpr int64_t kRowGrain = kEdgeRowGrain;
+constexpr int64_t kNodeGrain = 32;  // target rows per parallel task
 
 // Row index[e] of target (rows target_stride apart) += row e of source [edges, columns], for
 // index values in [0, rows). Each target row sums its edges in edge order (a stable counting sort
@@ -62,72 +108,8 @@ T LaneSum(int64_t n, F&& term) {
   return sum;
 }
 
-bool Ascending(const int64_t* index, int64_t n) {
-  for (int64_t i = 1; i < n; ++i) {
-    if (index[i] < index[i - 1]) return false;
-  }
-  return true;
-}
-
-// With receivers in ascending order (as RadiusGraph makes them), runs body(begin, end) in
-// parallel over ranges of edges that never split one receiver's edges: a thread may then add
-// into its receivers' rows directly, without races and in edge order.
-template <typename F>
-void ForReceiverRuns(const int64_t* receivers, int64_t edges, F&& body) {
-  at::parallel_for(0, edges, kRowGrain, [&](int64_t e0, int64_t e1) {
-    auto run_start = [&](int64_t i) {
-      while (i > 0 && i < edges && receivers[i] == receivers[i - 1]) ++i;
-      return i;
-    };
-    const int64_t begin = run_start(e0), end = run_start(e1);
-    if (begin < end) body(begin, end);
-  });
-}
-
 torch::Tensor Contiguous(const torch::Tensor& t) { return t.defined() ? t.contiguous() : t; }
 
-__attribute__((target("avx2,fma"))) float HorizontalSum(__m256 v) {
-  alignas(32) float lanes[8];
-  _mm256_store_ps(lanes, v);
-  float sum = 0.0f;
-  for (float lane : lanes) sum += lane;  // fixed lane order: reproducible
-  return sum;
-}
-
-// NormResidualAggregate's work on one float row of a width divisible by 8, eight columns at a
-// time (the generic loop below compiles to 4-wide SSE2 in this portable build): normalize row
-// y, write e + u with u = normalized * gamma + beta, add w u into message, keep the normalized
-// row (when `normalized` is not null); returns 1 / std.
-__attribute__((target("avx2,fma"))) float NormRowAvx2(const float* __restrict y, const float* __restrict gamma,
-                                                      const float* __restrict beta, float eps, int64_t width,
-                                                      const float* __restrict e, float w, float* __restrict next,
-                                                      float* __restrict message, float* __restrict normalized) {
-  __m256 sum = _mm256_setzero_ps();
-  for (int64_t k = 0; k < width; k += 8) sum = _mm256_add_ps(sum, _mm256_loadu_ps(y + k));
-  const float mean = HorizontalSum(sum) / static_cast<float>(width);
-  const __m256 vmean = _mm256_set1_ps(mean);
-  __m256 squares = _mm256_setzero_ps();
-  for (int64_t k = 0; k < width; k += 8) {
-    const __m256 d = _mm256_sub_ps(_mm256_loadu_ps(y + k), vmean);
-    squares = _mm256_fmadd_ps(d, d, squares);
-  }
-  const float inv = 1.0f / std::sqrt(HorizontalSum(squares) / static_cast<float>(width) + eps);
-  const __m256 vinv = _mm256_set1_ps(inv), vw = _mm256_set1_ps(w);
-  for (int64_t k = 0; k < width; k += 8) {
-    const __m256 n = _mm256_mul_ps(_mm256_sub_ps(_mm256_loadu_ps(y + k), vmean), vinv);
-    const __m256 u = _mm256_fmadd_ps(n, _mm256_loadu_ps(gamma + k), _mm256_loadu_ps(beta + k));
-    _mm256_storeu_ps(next + k, _mm256_add_ps(_mm256_loadu_ps(e + k), u));
-    _mm256_storeu_ps(message + k, _mm256_fmadd_ps(vw, u, _mm256_loadu_ps(message + k)));
-    if (normalized) _mm256_storeu_ps(normalized + k, n);
-  }
-  return inv;
-}
-
-// The double instantiation of NormResidualAggregate names the AVX2 row too; it never runs it.
-double NormRowAvx2(const double*, const double*, const double*, float, int64_t, const double*, double, double*,
-                   double*, double*) {
-  TORCH_CHECK(false, "NormRowAvx2: float rows only");
-}
 
 struct GatherAddReluFunction : public torch::autograd::Function<GatherAddReluFunction> {
   static torch::Tensor forward(AutogradContext* ctx, const torch::Tensor& a_in, const torch::Tensor& projected_in,
@@ -193,7 +175,7 @@ struct GatherAddReluFunction : public torch::autograd::Function<GatherAddReluFun
           pa[i] = po[i] > scalar_t(0) ? g : scalar_t(0);
         }
       };
-      if (want_projected && Ascending(r, edges)) {
+      if (want_projected && ReceiversAscending(r, edges)) {
         ForReceiverRuns(r, edges, [&](int64_t e0, int64_t e1) {
           relu_backward(e0 * hidden, e1 * hidden);
           for (int64_t e = e0; e < e1; ++e) {
@@ -270,7 +252,7 @@ struct NormResidualAggregateFunction : public torch::autograd::Function<NormResi
           for (int64_t k = 0; k < width; ++k) n[k] = (row[k] - mean) * inv;
         }
       };
-      if (Ascending(r, edges)) {
+      if (ReceiversAscending(r, edges)) {
         ForReceiverRuns(r, edges, [&](int64_t e0, int64_t e1) {
           for (int64_t i = e0; i < e1; ++i) edge(i, pagg + r[i] * width);
         });

@@ -82,6 +82,15 @@ std::pair<torch::Tensor, torch::Tensor> InteractionBlockImpl::forward(
 std::pair<torch::Tensor, torch::Tensor> InteractionBlockImpl::FusedEdgeUpdate(
     const torch::Tensor& projected, const torch::Tensor& e, const torch::Tensor& senders,
     const torch::Tensor& receivers, const torch::Tensor& edge_weights, int64_t nodes) {
+  if (edge_block_ && dense_ && !torch::GradMode::is_enabled() && edge_mlp_->HiddenLayers() == 1 &&
+      DenseEdgeBlockApplies(e, hidden_, receivers)) {
+    torch::nn::LayerNorm& norm = edge_mlp_->Norm();
+    const EdgeMlpWeights weights{edge_mlp_->LayerAt(0)->weight, edge_mlp_->LayerAt(0)->bias,
+                                 edge_mlp_->LayerAt(1)->weight, edge_mlp_->LayerAt(1)->bias,
+                                 norm->weight,                  norm->bias,
+                                 norm->options.eps()};
+    return DenseEdgeBlock(weights, e, projected, senders, receivers, edge_weights, nodes);
+  }
   const torch::Tensor activation = edge_mlp_->FirstActivationWithNodeParts(e, projected, senders, receivers);
   const torch::Tensor y = edge_mlp_->ForwardFromFirstActivationBeforeNorm(activation);
   torch::nn::LayerNorm& norm = edge_mlp_->Norm();
@@ -96,6 +105,8 @@ void InteractionBlockImpl::UseFusedKernels(bool use) {
   fused_ = use;
   UseDenseKernels(use);
 }
+
+void InteractionBlockImpl::UseEdgeBlockKernel(bool use) { edge_block_ = use; }
 
 void InteractionBlockImpl::UseDenseKernels(bool use) {
   dense_ = use;
@@ -125,6 +136,10 @@ torch::Tensor GraphNetworkImpl::forward(const torch::Tensor& node_inputs, const 
 void GraphNetworkImpl::UseFusedKernels(bool use) {
   for (InteractionBlock& block : blocks_) block->UseFusedKernels(use);
   UseDenseKernels(use);
+}
+
+void GraphNetworkImpl::UseEdgeBlockKernel(bool use) {
+  for (InteractionBlock& block : blocks_) block->UseEdgeBlockKernel(use);
 }
 
 void GraphNetworkImpl::UseDenseKernels(bool use) {

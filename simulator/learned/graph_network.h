@@ -30,6 +30,7 @@ class MlpImpl : public torch::nn::Module {
   // The layers after the first, from the first layer's activation, without the LayerNorm.
   torch::Tensor ForwardFromFirstActivationBeforeNorm(torch::Tensor x);
   int HiddenLayers() const { return static_cast<int>(layers_.size()) - 1; }
+  torch::nn::Linear& LayerAt(size_t i) { return layers_.at(i); }
   torch::nn::LayerNorm& Norm() { return norm_; }
   // flowdesign's dense kernel for the layers (dense_layer.h; the default) or LibTorch's linear.
   void UseDenseKernel(bool use) { dense_kernel_ = use; }
@@ -56,6 +57,9 @@ class InteractionBlockImpl : public torch::nn::Module {
   // the layers (dense_layer.h), the default, or the reference composition of LibTorch operators.
   void UseFusedKernels(bool use);
   void UseDenseKernels(bool use);
+  // Without autograd, the edge MLP and aggregation as one DenseEdgeBlock pass (the default, where
+  // it applies: dense kernels on, one hidden layer) or as the three kernels it fuses.
+  void UseEdgeBlockKernel(bool use);
 
  private:
   std::pair<torch::Tensor, torch::Tensor> FusedEdgeUpdate(const torch::Tensor& projected, const torch::Tensor& e,
@@ -68,6 +72,7 @@ class InteractionBlockImpl : public torch::nn::Module {
   int hidden_ = 0;
   bool fused_ = true;
   bool dense_ = true;
+  bool edge_block_ = true;
 };
 TORCH_MODULE(InteractionBlock);
 
@@ -83,6 +88,8 @@ class GraphNetworkImpl : public torch::nn::Module {
   void UseFusedKernels(bool use);
   // Only the dense layer kernel on or off (benchmarks compare it with LibTorch's linear).
   void UseDenseKernels(bool use);
+  // Only the one-pass edge block of forward passes without autograd (benchmarks compare it).
+  void UseEdgeBlockKernel(bool use);
 
  private:
   ModelConfig config_;
