@@ -28,6 +28,7 @@
 
 #include "simulator/learned/blas_kernels.h"
 #include "simulator/learned/dense_layer.h"
+#include "simulator/learned/edge_block.h"
 #include "simulator/learned/edge_kernels.h"
 #include "simulator/learned/model_file.h"
 #include "simulator/learned/radius_graph.h"
@@ -249,15 +250,22 @@ void CompareEdgeKernels(int64_t nodes, int64_t edges, int64_t width) {
   std::printf("  dense layer + relu         own   %6.3f / %6.3f   LibTorch ops %6.3f / %6.3f%s\n", df.first, df.second,
               dr.first, dr.second, DenseKernelApplies(a, width) ? "" : "   (own kernel does not apply: LibTorch both)");
   if (!DenseEdgeBlockApplies(e, width, receivers)) return;
-  // The whole edge half of a block without autograd: one pass per tile, or the three kernels.
+  // The whole edge half of a block: one pass per tile (forward and backward), or the three kernels.
   const EdgeMlpWeights mlp{w, bias, w, bias, gamma, beta, 1e-5};
-  torch::NoGradGuard no_grad;
-  const double one_pass = 1e3 * Median(9, [&] { DenseEdgeBlock(mlp, e, projected, senders, receivers, weights, nodes); });
-  const double three_passes = 1e3 * Median(9, [&] {
-    const torch::Tensor activation = DenseGatherAddRelu(e, w, bias, projected, senders, receivers);
-    NormResidualAggregate(DenseLayer(activation, w, bias, false), gamma, beta, 1e-5, e, weights, receivers, nodes);
+  const auto bf = time([&] {
+    auto [next, aggregated] = DenseEdgeBlock(mlp, e, projected, senders, receivers, weights, nodes);
+    return next.sum() + aggregated.sum();
   });
-  std::printf("  edge block (forward only)  one pass %6.3f   three kernels %6.3f\n", one_pass, three_passes);
+  const auto br = time([&] {
+    const torch::Tensor activation = torch::GradMode::is_enabled()
+                                         ? GatherAddRelu(DenseLayer(e, w, bias, false), projected, senders, receivers)
+                                         : DenseGatherAddRelu(e, w, bias, projected, senders, receivers);
+    auto [next, aggregated] =
+        NormResidualAggregate(DenseLayer(activation, w, bias, false), gamma, beta, 1e-5, e, weights, receivers, nodes);
+    return next.sum() + aggregated.sum();
+  });
+  std::printf("  edge block                 one pass %6.3f / %6.3f   three kernels %6.3f / %6.3f\n", bf.first, bf.second,
+              br.first, br.second);
 }
 
 long PeakRssMb() {
@@ -382,12 +390,13 @@ int main(int argc, char** argv) {
 
   // "2048^3": the large square product's GFLOP/s, "fwd %": the forward pass's GFLOP/s in percent
   // of it; "3 edge kernels": the forward pass with the three kernels the edge block fuses;
-  // "LibTorch layers": with LibTorch's linear instead of the dense kernel (all of these timed in
-  // turns, see InterleavedMedians); "layer GFLOP/s": the network's layer shape as a LibTorch
-  // product (OpenBLAS) and in the dense kernel.
-  std::printf("\n%9s %7s %9s %12s %12s %10s %10s %12s %8s %7s %15s %16s %20s\n", "particles", "nodes", "edges",
+  // "LibTorch layers": with LibTorch's linear instead of the dense kernel; "f+b, 3 kernels": the
+  // gradient with the three kernels instead of the edge block's forward and backward passes (all
+  // of these timed in turns, see InterleavedMedians); "layer GFLOP/s": the network's layer shape
+  // as a LibTorch product (OpenBLAS) and in the dense kernel.
+  std::printf("\n%9s %7s %9s %12s %12s %10s %10s %12s %8s %7s %15s %16s %18s %20s\n", "particles", "nodes", "edges",
               "fwd ms/step", "f+b ms/step", "f+b / fwd", "GFLOP/step", "fwd GFLOP/s", "2048^3", "fwd %",
-              "3 edge kernels", "LibTorch layers", "layer GFLOP/s BLAS/own");
+              "3 edge kernels", "LibTorch layers", "f+b, 3 kernels", "layer GFLOP/s BLAS/own");
   std::map<int, double> forward_seconds;
   std::vector<std::pair<int, StepPhaseTimes>> phases;
   const int steps = 10;
@@ -417,11 +426,16 @@ int main(int argc, char** argv) {
             [&] {
               use_kernels(true, true);
               RolloutGradient(*simulator, scene, setup, steps);
+            },
+            [&] {
+              use_kernels(false, true);
+              RolloutGradient(*simulator, scene, setup, steps);
             }});
+    use_kernels(true, true);
     const double square_rate = 2.0 * 2048 * 2048 * 2048 / forwards[3] / 1e9;
     const double forward = forwards[0] / steps, forward_three_kernels = forwards[1] / steps;
     const double forward_libtorch_layers = forwards[2] / steps;
-    const double both = forwards[4] / steps;
+    const double both = forwards[4] / steps, both_three_kernels = forwards[5] / steps;
     // Graph size at the first step, for the FLOP count.
     const int64_t nodes = static_cast<int64_t>(scene.fluid_positions.size()) + obstacles.size(0);
     const torch::Tensor all = torch::cat({setup.initial_states.select(0, config.history), obstacles});
@@ -432,10 +446,11 @@ int main(int argc, char** argv) {
     const double flops = ForwardFlops(config, nodes, edges);
     const double layer_rate = ProductRate(edges, config.mlp_hidden_size, config.mlp_hidden_size, 5);
     const double dense_rate = DenseKernelRate(edges, config.mlp_hidden_size, config.mlp_hidden_size, 5);
-    std::printf("%9d %7lld %9lld %12.2f %12.2f %10.2f %10.3f %12.1f %8.1f %7.1f %15.2f %16.2f %12.1f / %5.1f\n",
+    std::printf("%9d %7lld %9lld %12.2f %12.2f %10.2f %10.3f %12.1f %8.1f %7.1f %15.2f %16.2f %18.2f %12.1f / %5.1f\n",
                 particles, static_cast<long long>(nodes), static_cast<long long>(edges), 1e3 * forward, 1e3 * both,
                 both / forward, flops / 1e9, flops / forward / 1e9, square_rate, 100.0 * flops / forward / 1e9 / square_rate,
-                1e3 * forward_three_kernels, 1e3 * forward_libtorch_layers, layer_rate, dense_rate);
+                1e3 * forward_three_kernels, 1e3 * forward_libtorch_layers, 1e3 * both_three_kernels, layer_rate,
+                dense_rate);
     forward_seconds[particles] = forward;
     phases.push_back({particles, StepPhases(*simulator, scene, setup, obstacles, capsules)});
   }

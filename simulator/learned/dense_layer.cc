@@ -1,7 +1,5 @@
 #include "simulator/learned/dense_layer.h"
 
-#include <immintrin.h>
-
 #include <algorithm>
 #include <string>
 #include <vector>
@@ -10,8 +8,8 @@
 #include <ATen/record_function.h>
 
 #include "simulator/learned/cpu_features.h"
+#include "simulator/learned/dense_product.h"
 #include "simulator/learned/edge_kernels.h"
-#include "simulator/learned/edge_rows.h"
 
 namespace flowdesign::simulator::learned {
 
@@ -19,113 +17,6 @@ namespace {
 
 using torch::autograd::AutogradContext;
 using torch::autograd::variable_list;
-
-constexpr int kPanel = 16;               // output columns per micro-tile: two AVX2 vectors
-constexpr int kTileRows = 6;             // 12 accumulators + 2 weight vectors + 1 broadcast: 15 of 16 registers
-constexpr int64_t kTileGrain = 16;       // micro-tile rows per parallel task (96 rows)
-constexpr int64_t kReductionRows = 512;  // rows per partial sum of the weight gradient
-
-// c[i, 0:16] = relu?(init[0:16] + sum_p A(i, p) b[p, 0:16] + adds[2i][0:16] + adds[2i + 1][0:16])
-// for rows i < R, where A(i, p) = a[i * a_row + p * a_inner] and b has row stride ldb; init may
-// be null (zeros), adds null (none). R is a template argument so that the accumulators stay in
-// registers.
-template <int R>
-__attribute__((target("avx2,fma"))) void MicroTile(const float* a, int64_t a_row, int64_t a_inner, int64_t inner,
-                                                    const float* b, int64_t ldb, const float* init,
-                                                    const float* const* adds, bool relu, float* c, int64_t ldc) {
-  __m256 low[R], high[R];
-  const __m256 init_low = init ? _mm256_loadu_ps(init) : _mm256_setzero_ps();
-  const __m256 init_high = init ? _mm256_loadu_ps(init + 8) : _mm256_setzero_ps();
-#pragma GCC unroll 6
-  for (int i = 0; i < R; ++i) {
-    low[i] = init_low;
-    high[i] = init_high;
-  }
-  for (int64_t p = 0; p < inner; ++p) {
-    const __m256 b_low = _mm256_loadu_ps(b + p * ldb), b_high = _mm256_loadu_ps(b + p * ldb + 8);
-    const float* ap = a + p * a_inner;
-#pragma GCC unroll 6
-    for (int i = 0; i < R; ++i) {
-      const __m256 x = _mm256_broadcast_ss(ap + i * a_row);
-      low[i] = _mm256_fmadd_ps(x, b_low, low[i]);
-      high[i] = _mm256_fmadd_ps(x, b_high, high[i]);
-    }
-  }
-  const __m256 zero = _mm256_setzero_ps();
-#pragma GCC unroll 6
-  for (int i = 0; i < R; ++i) {
-    if (adds) {  // in GatherAddRelu's order: (a + from sender) + from receiver
-      low[i] = _mm256_add_ps(_mm256_add_ps(low[i], _mm256_loadu_ps(adds[2 * i])), _mm256_loadu_ps(adds[2 * i + 1]));
-      high[i] = _mm256_add_ps(_mm256_add_ps(high[i], _mm256_loadu_ps(adds[2 * i] + 8)), _mm256_loadu_ps(adds[2 * i + 1] + 8));
-    }
-    if (relu) {
-      low[i] = _mm256_max_ps(low[i], zero);
-      high[i] = _mm256_max_ps(high[i], zero);
-    }
-    _mm256_storeu_ps(c + i * ldc, low[i]);
-    _mm256_storeu_ps(c + i * ldc + 8, high[i]);
-  }
-}
-
-// Rows of a table added to the rows of a product: row i gets table[first[i]] and
-// table[second[i]] + second_offset (row stride `stride`).
-struct RowGather {
-  const float* table;
-  int64_t stride;
-  const int64_t* first;
-  const int64_t* second;
-  int64_t second_offset;
-};
-
-// A product C = relu?(init + A B [+ gathered rows]) with C [rows, columns] (row stride ldc),
-// A(i, p) = a[i * a_row + p * a_inner] for p < inner, B [inner, columns] with row stride ldb,
-// init [columns] added to every row (or null), and columns a multiple of kPanel.
-struct Product {
-  int64_t rows, columns, inner;
-  const float* a;
-  int64_t a_row, a_inner;
-  const float* b;
-  int64_t ldb;
-  const float* init;
-  bool relu;
-  float* c;
-  int64_t ldc;
-  const RowGather* gather = nullptr;
-
-  // Rows [tile0, tile1) x kTileRows of C, on the calling thread.
-  void Tiles(int64_t tile0, int64_t tile1) const {
-    for (int64_t t = tile0; t < tile1; ++t) {
-      const int64_t r0 = t * kTileRows;
-      const float* a_rows = a + r0 * a_row;
-      float* c_rows = c + r0 * ldc;
-      const int n = static_cast<int>(std::min<int64_t>(kTileRows, rows - r0));
-      for (int64_t j = 0; j < columns; j += kPanel) {
-        const float* init_j = init ? init + j : nullptr;
-        const float* adds[2 * kTileRows];
-        if (gather) {
-          for (int i = 0; i < n; ++i) {
-            adds[2 * i] = gather->table + gather->first[r0 + i] * gather->stride + j;
-            adds[2 * i + 1] = gather->table + gather->second[r0 + i] * gather->stride + gather->second_offset + j;
-          }
-        }
-        const float* const* adds_j = gather ? adds : nullptr;
-        switch (n) {
-          case 6: MicroTile<6>(a_rows, a_row, a_inner, inner, b + j, ldb, init_j, adds_j, relu, c_rows + j, ldc); break;
-          case 5: MicroTile<5>(a_rows, a_row, a_inner, inner, b + j, ldb, init_j, adds_j, relu, c_rows + j, ldc); break;
-          case 4: MicroTile<4>(a_rows, a_row, a_inner, inner, b + j, ldb, init_j, adds_j, relu, c_rows + j, ldc); break;
-          case 3: MicroTile<3>(a_rows, a_row, a_inner, inner, b + j, ldb, init_j, adds_j, relu, c_rows + j, ldc); break;
-          case 2: MicroTile<2>(a_rows, a_row, a_inner, inner, b + j, ldb, init_j, adds_j, relu, c_rows + j, ldc); break;
-          default: MicroTile<1>(a_rows, a_row, a_inner, inner, b + j, ldb, init_j, adds_j, relu, c_rows + j, ldc); break;
-        }
-      }
-    }
-  }
-  int64_t TileCount() const { return (rows + kTileRows - 1) / kTileRows; }
-  void RunSerial() const { Tiles(0, TileCount()); }
-  void RunParallel() const {
-    at::parallel_for(0, TileCount(), kTileGrain, [&](int64_t t0, int64_t t1) { Tiles(t0, t1); });
-  }
-};
 
 // The gradients of out = relu?(x weight^T + bias) for grad [rows, outputs] = dL/d out, x [rows,
 // inputs] and weight [outputs, inputs] (inputs a multiple of kPanel), in one pass over fixed
@@ -162,13 +53,13 @@ DenseGradients BlockedGradients(const torch::Tensor& grad, const torch::Tensor& 
         block_grad = masked.data();
       }
       if (want_x) {
-        Product{n, inputs, outputs, block_grad, outputs, 1, pw, inputs, nullptr, false, gx + r0 * inputs, inputs}
+        DenseProduct{n, inputs, outputs, block_grad, outputs, 1, pw, inputs, nullptr, false, gx + r0 * inputs, inputs}
             .RunSerial();
       }
       if (!want_sums) continue;
       float* sums = partial.data() + blk * per_block;
       if (want_weight) {
-        Product{outputs, inputs, n, block_grad, 1, outputs, px + r0 * inputs, inputs, nullptr, false, sums, inputs}
+        DenseProduct{outputs, inputs, n, block_grad, 1, outputs, px + r0 * inputs, inputs, nullptr, false, sums, inputs}
             .RunSerial();
       }
       float* column_sums = sums + outputs * inputs;
@@ -179,14 +70,7 @@ DenseGradients BlockedGradients(const torch::Tensor& grad, const torch::Tensor& 
     }
   });
   if (!want_sums) return result;
-  torch::Tensor sums = torch::zeros({per_block}, grad.options());
-  float* ps = sums.data_ptr<float>();
-  at::parallel_for(0, per_block, 1024, [&](int64_t i0, int64_t i1) {
-    for (int64_t blk = 0; blk < blocks; ++blk) {
-      const float* src = partial.data() + blk * per_block;
-      for (int64_t i = i0; i < i1; ++i) ps[i] += src[i];
-    }
-  });
+  const torch::Tensor sums = SumBlocksInOrder(partial, blocks, per_block, grad.options());
   if (want_weight) result.weight = sums.narrow(0, 0, outputs * inputs).view({outputs, inputs});
   if (want_bias) result.bias = sums.narrow(0, outputs * inputs, outputs);
   return result;
@@ -204,7 +88,7 @@ struct DenseLayerFunction : public torch::autograd::Function<DenseLayerFunction>
     TORCH_CHECK(!has_bias || bias.numel() == outputs, "DenseLayer: one bias per output expected");
     const torch::Tensor transposed = weight.t().contiguous();  // [inputs, outputs]: the kernel's B
     torch::Tensor out = torch::empty({rows, outputs}, x.options());
-    Product{rows, outputs, inputs, x.data_ptr<float>(), inputs, 1, transposed.data_ptr<float>(), outputs,
+    DenseProduct{rows, outputs, inputs, x.data_ptr<float>(), inputs, 1, transposed.data_ptr<float>(), outputs,
             has_bias ? bias.data_ptr<float>() : nullptr, relu, out.data_ptr<float>(), outputs}
         .RunParallel();
     ctx->save_for_backward({x, weight, relu ? out : torch::Tensor()});
@@ -250,18 +134,19 @@ torch::Tensor DenseLayer(const torch::Tensor& x, const torch::Tensor& weight, co
   return DenseLayerFunction::apply(x, weight, bias.defined() ? bias : torch::empty({0}, x.options()), relu);
 }
 
-namespace {
-
-// The checks of the kernels that fold the edge MLP's first layer and the node parts into one
-// pass (no autograd): names `what` in the messages.
 void CheckFirstEdgeLayerInputs(const char* what, const torch::Tensor& x, int64_t hidden,
                                const std::vector<torch::Tensor>& parameters, const torch::Tensor& projected,
-                               const torch::Tensor& senders, const torch::Tensor& receivers) {
+                               const torch::Tensor& senders, const torch::Tensor& receivers, bool differentiable) {
   TORCH_CHECK(DenseKernelApplies(x, hidden), what, ": the dense kernel does not apply to this input");
-  bool differentiable = x.requires_grad() || projected.requires_grad();
-  for (const torch::Tensor& p : parameters) differentiable = differentiable || p.requires_grad();
-  TORCH_CHECK(!torch::GradMode::is_enabled() || !differentiable, what,
-              " is not differentiable: use DenseLayer and the edge kernels under autograd");
+  if (!differentiable) {
+    bool needs_gradient = x.requires_grad() || projected.requires_grad();
+    for (const torch::Tensor& p : parameters) needs_gradient = needs_gradient || p.requires_grad();
+    TORCH_CHECK(!torch::GradMode::is_enabled() || !needs_gradient, what,
+                " is not differentiable: use DenseLayer and the edge kernels under autograd");
+  }
+  for (const torch::Tensor& p : parameters) {
+    TORCH_CHECK(p.scalar_type() == torch::kFloat && p.device().is_cpu(), what, ": parameters must be CPU float");
+  }
   TORCH_CHECK(projected.scalar_type() == torch::kFloat && projected.dim() == 2 && projected.size(1) == 2 * hidden,
               what, ": projected must be float with 2 x ", hidden, " columns");
   TORCH_CHECK(senders.numel() == x.size(0) && receivers.numel() == x.size(0), what,
@@ -271,8 +156,6 @@ void CheckFirstEdgeLayerInputs(const char* what, const torch::Tensor& x, int64_t
   CheckNodeIndices(receivers, projected.size(0), (name + ": receivers").c_str());
 }
 
-}  // namespace
-
 torch::Tensor DenseGatherAddRelu(const torch::Tensor& x_in, const torch::Tensor& weight_in, const torch::Tensor& bias_in,
                                  const torch::Tensor& projected_in, const torch::Tensor& senders_in,
                                  const torch::Tensor& receivers_in) {
@@ -281,81 +164,19 @@ torch::Tensor DenseGatherAddRelu(const torch::Tensor& x_in, const torch::Tensor&
   const torch::Tensor x = x_in.contiguous(), weight = weight_in.contiguous(), bias = bias_in.contiguous();
   const torch::Tensor projected = projected_in.contiguous();
   const torch::Tensor senders = senders_in.contiguous(), receivers = receivers_in.contiguous();
-  CheckFirstEdgeLayerInputs("DenseGatherAddRelu", x, hidden, {weight, bias}, projected, senders, receivers);
+  CheckFirstEdgeLayerInputs("DenseGatherAddRelu", x, hidden, {weight, bias}, projected, senders, receivers,
+                            /*differentiable=*/false);
   const int64_t rows = x.size(0), inputs = x.size(1);
   TORCH_CHECK(weight.size(1) == inputs && bias.numel() == hidden, "DenseGatherAddRelu: weight or bias of the wrong shape");
   const torch::Tensor transposed = weight.t().contiguous();
   torch::Tensor out = torch::empty({rows, hidden}, x.options());
   const RowGather gather{projected.data_ptr<float>(), 2 * hidden, senders.data_ptr<int64_t>(),
                          receivers.data_ptr<int64_t>(), hidden};
-  Product product{rows, hidden, inputs, x.data_ptr<float>(), inputs, 1, transposed.data_ptr<float>(), hidden,
+  DenseProduct product{rows, hidden, inputs, x.data_ptr<float>(), inputs, 1, transposed.data_ptr<float>(), hidden,
                   bias.data_ptr<float>(), true, out.data_ptr<float>(), hidden};
   product.gather = &gather;
   product.RunParallel();
   return out;
-}
-
-bool DenseEdgeBlockApplies(const torch::Tensor& e, int64_t hidden, const torch::Tensor& receivers) {
-  return DenseKernelApplies(e, hidden) && e.size(1) % kPanel == 0 && receivers.is_contiguous() &&
-         receivers.scalar_type() == torch::kInt64 && receivers.numel() == e.size(0) &&
-         ReceiversAscending(receivers.data_ptr<int64_t>(), receivers.numel());
-}
-
-std::pair<torch::Tensor, torch::Tensor> DenseEdgeBlock(const EdgeMlpWeights& w, const torch::Tensor& e_in,
-                                                       const torch::Tensor& projected_in,
-                                                       const torch::Tensor& senders_in,
-                                                       const torch::Tensor& receivers_in,
-                                                       const torch::Tensor& edge_weights, int64_t nodes) {
-  RECORD_FUNCTION("flowdesign::DenseEdgeBlock", std::vector<c10::IValue>());
-  const torch::Tensor e = e_in.contiguous(), projected = projected_in.contiguous();
-  const torch::Tensor senders = senders_in.contiguous(), receivers = receivers_in.contiguous();
-  const int64_t edges = e.size(0), latent = e.size(1), hidden = w.first_weight.size(0);
-  CheckFirstEdgeLayerInputs("DenseEdgeBlock", e, hidden,
-                            {w.first_weight, w.first_bias, w.second_weight, w.second_bias, w.norm_weight, w.norm_bias},
-                            projected, senders, receivers);
-  TORCH_CHECK(DenseEdgeBlockApplies(e, hidden, receivers),
-              "DenseEdgeBlock: needs latent and hidden widths divisible by 16 and ascending receivers");
-  TORCH_CHECK(projected.size(0) == nodes, "DenseEdgeBlock: projected must have one row per node");
-  TORCH_CHECK(w.first_weight.sizes() == torch::IntArrayRef({hidden, latent}) && w.first_bias.numel() == hidden &&
-                  w.second_weight.sizes() == torch::IntArrayRef({latent, hidden}) && w.second_bias.numel() == latent &&
-                  w.norm_weight.numel() == latent && w.norm_bias.numel() == latent,
-              "DenseEdgeBlock: weights of the wrong shape");
-  TORCH_CHECK(!edge_weights.defined() || edge_weights.numel() == edges, "DenseEdgeBlock: one weight per edge expected");
-  const torch::Tensor first = w.first_weight.t().contiguous(), second = w.second_weight.t().contiguous();
-  const torch::Tensor first_bias = w.first_bias.contiguous(), second_bias = w.second_bias.contiguous();
-  const torch::Tensor gamma = w.norm_weight.contiguous(), beta = w.norm_bias.contiguous();
-  const torch::Tensor weights = edge_weights.defined() ? edge_weights.contiguous() : torch::Tensor();
-  torch::Tensor e_next = torch::empty_like(e);
-  torch::Tensor aggregated = torch::zeros({nodes, latent}, e.options());
-  const float* pe = e.data_ptr<float>();
-  const float* pw = weights.defined() ? weights.data_ptr<float>() : nullptr;
-  const int64_t* s = senders.data_ptr<int64_t>();
-  const int64_t* r = receivers.data_ptr<int64_t>();
-  float* pnext = e_next.data_ptr<float>();
-  float* pagg = aggregated.data_ptr<float>();
-  // Chunks of a few micro-tiles: each layer's weight stays in L1 while it runs over the chunk.
-  constexpr int64_t kChunkRows = 8 * kTileRows;
-  ForReceiverRuns(r, edges, [&](int64_t e0, int64_t e1) {
-    std::vector<float> hidden_rows(kChunkRows * hidden), output_rows(kChunkRows * latent);
-    for (int64_t c0 = e0; c0 < e1; c0 += kChunkRows) {
-      const int64_t n = std::min(kChunkRows, e1 - c0);
-      const RowGather gather{projected.data_ptr<float>(), 2 * hidden, s + c0, r + c0, hidden};
-      Product first_layer{n, hidden, latent, pe + c0 * latent, latent, 1, first.data_ptr<float>(), hidden,
-                          first_bias.data_ptr<float>(), true, hidden_rows.data(), hidden};
-      first_layer.gather = &gather;
-      first_layer.RunSerial();
-      Product{n, latent, hidden, hidden_rows.data(), hidden, 1, second.data_ptr<float>(), latent,
-              second_bias.data_ptr<float>(), false, output_rows.data(), latent}
-          .RunSerial();
-      for (int64_t i = 0; i < n; ++i) {
-        const int64_t edge = c0 + i;
-        NormRowAvx2(output_rows.data() + i * latent, gamma.data_ptr<float>(), beta.data_ptr<float>(),
-                    static_cast<float>(w.norm_eps), latent, pe + edge * latent, pw ? pw[edge] : 1.0f,
-                    pnext + edge * latent, pagg + r[edge] * latent, nullptr);
-      }
-    }
-  });
-  return {e_next, aggregated};
 }
 
 }  // namespace flowdesign::simulator::learned

@@ -10,6 +10,7 @@
 
 #include <cstdint>
 #include <utility>
+#include <vector>
 
 #include <torch/torch.h>
 
@@ -32,28 +33,12 @@ torch::Tensor DenseGatherAddRelu(const torch::Tensor& x, const torch::Tensor& we
                                  const torch::Tensor& projected, const torch::Tensor& senders,
                                  const torch::Tensor& receivers);
 
-// The parameters of an edge MLP with one hidden layer and a LayerNorm on its output.
-struct EdgeMlpWeights {
-  torch::Tensor first_weight, first_bias;    // [H, L], [H]
-  torch::Tensor second_weight, second_bias;  // [L, H], [L]
-  torch::Tensor norm_weight, norm_bias;      // [L], [L]
-  double norm_eps = 1e-5;
-};
-
-// Whether DenseEdgeBlock runs for edge latents e [E, L], hidden width H and these receivers: the
-// dense kernel applies to both layers (H and L multiples of 16) and the receivers ascend (as
-// RadiusGraph makes them), so that threads can own whole receivers.
-bool DenseEdgeBlockApplies(const torch::Tensor& e, int64_t hidden, const torch::Tensor& receivers);
-
-// The edge half of an interaction block in one pass per tile of edges, the tile's hidden and
-// output rows staying in cache: with u = LayerNorm(relu(e W1^T + b1 + projected[senders, 0:H] +
-// projected[receivers, H:2H]) W2^T + b2) * gamma + beta, returns {e + u, [nodes, L] sum over the
-// edges of weights * u into their receivers}; edge_weights [E, 1] may be undefined (all 1). Bit
-// for bit DenseGatherAddRelu, DenseLayer and NormResidualAggregate one after the other. Not
-// differentiable: for forward passes without autograd, where DenseEdgeBlockApplies.
-std::pair<torch::Tensor, torch::Tensor> DenseEdgeBlock(const EdgeMlpWeights& weights, const torch::Tensor& e,
-                                                       const torch::Tensor& projected, const torch::Tensor& senders,
-                                                       const torch::Tensor& receivers,
-                                                       const torch::Tensor& edge_weights, int64_t nodes);
+// The checks of the kernels that fold the edge MLP's first layer and the node parts into one pass
+// (DenseGatherAddRelu, DenseEdgeBlock), naming `what` in the messages: the dense kernel applies,
+// CPU float parameters, projected [nodes, 2 x hidden], one sender and receiver per row, in range.
+// Unless `differentiable`, also that no input needs a gradient under autograd.
+void CheckFirstEdgeLayerInputs(const char* what, const torch::Tensor& x, int64_t hidden,
+                               const std::vector<torch::Tensor>& parameters, const torch::Tensor& projected,
+                               const torch::Tensor& senders, const torch::Tensor& receivers, bool differentiable);
 
 }  // namespace flowdesign::simulator::learned

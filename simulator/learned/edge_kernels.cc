@@ -10,7 +10,6 @@
 #include <ATen/Parallel.h>
 #include <ATen/record_function.h>
 
-#include "simulator/learned/counting_sort.h"
 #include "simulator/learned/cpu_features.h"
 #include "simulator/learned/edge_rows.h"
 
@@ -55,6 +54,49 @@ __attribute__((target("avx2,fma"))) float NormRowAvx2(const float* __restrict y,
   return inv;
 }
 
+namespace {
+
+// d loss / d u = d next + w d message, for columns k..k+7 (either gradient may be null).
+__attribute__((target("avx2,fma"))) inline __m256 LossByU(const float* grad_next, const float* grad_message,
+                                                          __m256 w, int64_t k) {
+  const __m256 du = grad_next ? _mm256_loadu_ps(grad_next + k) : _mm256_setzero_ps();
+  return grad_message ? _mm256_fmadd_ps(w, _mm256_loadu_ps(grad_message + k), du) : du;
+}
+
+}  // namespace
+
+__attribute__((target("avx2,fma"))) float NormRowBackwardAvx2(
+    const float* __restrict normalized, float inverse_std, const float* __restrict gamma,
+    const float* __restrict beta, int64_t width, const float* __restrict grad_next,
+    const float* __restrict grad_message, float w, float* __restrict grad_y, float* __restrict sum_gamma,
+    float* __restrict sum_beta) {
+  const __m256 vw = _mm256_set1_ps(w);
+  __m256 sum_g = _mm256_setzero_ps(), sum_gn = _mm256_setzero_ps(), sum_w = _mm256_setzero_ps();
+  for (int64_t k = 0; k < width; k += 8) {
+    const __m256 du = LossByU(grad_next, grad_message, vw, k), n = _mm256_loadu_ps(normalized + k), g = _mm256_mul_ps(du, _mm256_loadu_ps(gamma + k));
+    sum_g = _mm256_add_ps(sum_g, g);
+    sum_gn = _mm256_fmadd_ps(g, n, sum_gn);
+    if (grad_message) {
+      const __m256 u = _mm256_fmadd_ps(n, _mm256_loadu_ps(gamma + k), _mm256_loadu_ps(beta + k));
+      sum_w = _mm256_fmadd_ps(_mm256_loadu_ps(grad_message + k), u, sum_w);
+    }
+    if (sum_gamma) {
+      _mm256_storeu_ps(sum_gamma + k, _mm256_fmadd_ps(du, n, _mm256_loadu_ps(sum_gamma + k)));
+      _mm256_storeu_ps(sum_beta + k, _mm256_add_ps(du, _mm256_loadu_ps(sum_beta + k)));
+    }
+  }
+  const __m256 mean_g = _mm256_set1_ps(HorizontalSum(sum_g) / static_cast<float>(width));
+  const __m256 mean_gn = _mm256_set1_ps(HorizontalSum(sum_gn) / static_cast<float>(width));
+  const __m256 vinv = _mm256_set1_ps(inverse_std);
+  // LayerNorm backward: dy = (g - mean(g) - n mean(g n)) / std with g = du gamma.
+  for (int64_t k = 0; k < width; k += 8) {
+    const __m256 g = _mm256_mul_ps(LossByU(grad_next, grad_message, vw, k), _mm256_loadu_ps(gamma + k));
+    const __m256 centered = _mm256_sub_ps(_mm256_sub_ps(g, mean_g), _mm256_mul_ps(_mm256_loadu_ps(normalized + k), mean_gn));
+    _mm256_storeu_ps(grad_y + k, _mm256_mul_ps(vinv, centered));
+  }
+  return HorizontalSum(sum_w);
+}
+
 // The double instantiation of NormResidualAggregate names the AVX2 row too; it never runs it.
 static double NormRowAvx2(const double*, const double*, const double*, float, int64_t, const double*, double,
                           double*, double*, double*) {
@@ -67,29 +109,6 @@ using torch::autograd::AutogradContext;
 using torch::autograd::variable_list;
 
 constexpr int64_t kRowGrain = kEdgeRowGrain;
-constexpr int64_t kNodeGrain = 32;  // target rows per parallel task
-
-// Row index[e] of target (rows target_stride apart) += row e of source [edges, columns], for
-// index values in [0, rows). Each target row sums its edges in edge order (a stable counting sort
-// by index), so results do not depend on the number of threads, and threads own whole target
-// rows: no races, and every source row is read once (threads owning column blocks instead each
-// streamed all edges; for the unsorted senders that was most of a block's backward pass).
-template <typename T>
-void ScatterAddRows(const T* source, const int64_t* index, int64_t edges, int64_t columns, T* target,
-                    int64_t target_stride, int64_t rows) {
-  const Buckets<int64_t> by_row = CountingSort(edges, rows, [&](int64_t e) { return index[e]; });
-  const std::vector<int64_t>& start = by_row.start;
-  const std::vector<int64_t>& order = by_row.order;
-  at::parallel_for(0, rows, kNodeGrain, [&](int64_t n0, int64_t n1) {
-    for (int64_t n = n0; n < n1; ++n) {
-      T* __restrict dst = target + n * target_stride;
-      for (int64_t j = start[n]; j < start[n + 1]; ++j) {
-        const T* __restrict src = source + order[j] * columns;
-        for (int64_t c = 0; c < columns; ++c) dst[c] += src[c];
-      }
-    }
-  });
-}
 
 // Sum of term(k) for k < n in 8 independent lanes: a single running sum would make each add wait
 // for the previous one (strict floating-point order forbids the compiler to split it), which

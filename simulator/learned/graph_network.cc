@@ -1,6 +1,7 @@
 #include "simulator/learned/graph_network.h"
 
 #include "simulator/learned/dense_layer.h"
+#include "simulator/learned/edge_block.h"
 #include "simulator/learned/edge_kernels.h"
 
 namespace flowdesign::simulator::learned {
@@ -82,7 +83,7 @@ std::pair<torch::Tensor, torch::Tensor> InteractionBlockImpl::forward(
 std::pair<torch::Tensor, torch::Tensor> InteractionBlockImpl::FusedEdgeUpdate(
     const torch::Tensor& projected, const torch::Tensor& e, const torch::Tensor& senders,
     const torch::Tensor& receivers, const torch::Tensor& edge_weights, int64_t nodes) {
-  if (edge_block_ && dense_ && !torch::GradMode::is_enabled() && edge_mlp_->HiddenLayers() == 1 &&
+  if (edge_block_ && dense_ && edge_mlp_->HiddenLayers() == 1 &&
       DenseEdgeBlockApplies(e, hidden_, receivers)) {
     torch::nn::LayerNorm& norm = edge_mlp_->Norm();
     const EdgeMlpWeights weights{edge_mlp_->LayerAt(0)->weight, edge_mlp_->LayerAt(0)->bias,

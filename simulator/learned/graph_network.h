@@ -57,8 +57,9 @@ class InteractionBlockImpl : public torch::nn::Module {
   // the layers (dense_layer.h), the default, or the reference composition of LibTorch operators.
   void UseFusedKernels(bool use);
   void UseDenseKernels(bool use);
-  // Without autograd, the edge MLP and aggregation as one DenseEdgeBlock pass (the default, where
-  // it applies: dense kernels on, one hidden layer) or as the three kernels it fuses.
+  // The edge MLP and aggregation as one DenseEdgeBlock (edge_block.h) pass, forward and backward
+  // (the default, where it applies: dense kernels on, one hidden layer), or as the three kernels
+  // it fuses.
   void UseEdgeBlockKernel(bool use);
 
  private:

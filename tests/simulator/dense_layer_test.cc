@@ -127,50 +127,13 @@ TEST_CASE("the fused first edge layer refuses inputs that need gradients", "[lea
                       Catch::Contains("not differentiable"));
 }
 
-TEST_CASE("the dense edge block computes what the edge kernels compute one after the other, bit for bit",
-          "[learned][kernels]") {
-  if (!DenseKernelApplies(torch::zeros({1, 64}), 64)) return;  // no AVX2: the network never calls it
-  torch::manual_seed(9);
-  const int64_t rows = GENERATE(0, 5, 1001), nodes = 90, latent = 32, hidden = 64;
-  const bool weighted = GENERATE(false, true);
-  INFO("rows " << rows << (weighted ? ", weighted edges" : ""));
-  const EdgeMlpWeights w{torch::randn({hidden, latent}) * 0.2, torch::randn({hidden}), torch::randn({latent, hidden}) * 0.2,
-                         torch::randn({latent}),           torch::rand({latent}) + 0.5, torch::randn({latent}),
-                         1e-5};
-  const torch::Tensor e = torch::randn({rows, latent}), projected = torch::randn({nodes, 2 * hidden});
-  const torch::Tensor edge_weights = weighted ? torch::rand({rows, 1}) : torch::Tensor();
-  const torch::Tensor senders = torch::randint(nodes, {rows}, torch::kInt64);
-  const torch::Tensor receivers = std::get<0>(torch::randint(nodes, {rows}, torch::kInt64).sort());
-  torch::NoGradGuard no_grad;
-  REQUIRE(DenseEdgeBlockApplies(e, hidden, receivers));
-  const auto [next, aggregated] = DenseEdgeBlock(w, e, projected, senders, receivers, edge_weights, nodes);
-  const torch::Tensor activation = DenseGatherAddRelu(e, w.first_weight, w.first_bias, projected, senders, receivers);
-  const auto [next_separate, aggregated_separate] =
-      NormResidualAggregate(DenseLayer(activation, w.second_weight, w.second_bias, false), w.norm_weight, w.norm_bias,
-                            w.norm_eps, e, edge_weights, receivers, nodes);
-  CHECK(torch::equal(next, next_separate));
-  CHECK(torch::equal(aggregated, aggregated_separate));
-  if (rows > 1) {
-    CHECK(aggregated.abs().sum().item<double>() > 0.0);
-    CHECK_FALSE(DenseEdgeBlockApplies(e, hidden, receivers.flip(0)));  // descending: threads cannot own receivers
-    CHECK_FALSE(DenseEdgeBlockApplies(e, 24, receivers));
-    torch::Tensor bad = senders.clone();
-    bad[rows - 1] = -1;
-    REQUIRE_THROWS_WITH(DenseEdgeBlock(w, e, projected, bad, receivers, edge_weights, nodes),
-                        Catch::Contains("DenseEdgeBlock: senders[") && Catch::Contains("is not a node index"));
-    torch::AutoGradMode with_grad(true);
-    REQUIRE_THROWS_WITH(DenseEdgeBlock(w, e.clone().requires_grad_(true), projected, senders, receivers, edge_weights, nodes),
-                        Catch::Contains("not differentiable"));
-  }
-}
-
 TEST_CASE("a float graph network gives the same outputs and gradients with its own kernels and with LibTorch's",
           "[learned][kernels]") {
   torch::manual_seed(4);
   ModelConfig config = testing::TinyConfig();
   config.latent_size = 32;  // multiples of 16: the dense kernel runs every layer but the decoder's last
   config.mlp_hidden_size = 32;
-  // One hidden layer: without autograd the edge MLPs run as dense edge blocks.
+  // One hidden layer: the edge MLPs run as dense edge blocks.
   config.mlp_hidden_layers = GENERATE(1, 2);
   INFO(config.mlp_hidden_layers << " hidden layers");
   GraphNetwork network(config);
