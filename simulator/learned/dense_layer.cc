@@ -62,11 +62,7 @@ DenseGradients BlockedGradients(const torch::Tensor& grad, const torch::Tensor& 
         DenseProduct{outputs, inputs, n, block_grad, 1, outputs, px + r0 * inputs, inputs, nullptr, false, sums, inputs}
             .RunSerial();
       }
-      float* column_sums = sums + outputs * inputs;
-      std::fill(column_sums, column_sums + outputs, 0.0f);
-      for (int64_t r = 0; r < n; ++r) {
-        for (int64_t k = 0; k < outputs; ++k) column_sums[k] += block_grad[r * outputs + k];
-      }
+      AddColumnSums(block_grad, n, outputs, sums + outputs * inputs);  // partial starts at zero
     }
   });
   if (!want_sums) return result;
@@ -139,9 +135,9 @@ void CheckFirstEdgeLayerInputs(const char* what, const torch::Tensor& x, int64_t
                                const torch::Tensor& senders, const torch::Tensor& receivers, bool differentiable) {
   TORCH_CHECK(DenseKernelApplies(x, hidden), what, ": the dense kernel does not apply to this input");
   if (!differentiable) {
-    bool needs_gradient = x.requires_grad() || projected.requires_grad();
-    for (const torch::Tensor& p : parameters) needs_gradient = needs_gradient || p.requires_grad();
-    TORCH_CHECK(!torch::GradMode::is_enabled() || !needs_gradient, what,
+    std::vector<torch::Tensor> inputs = parameters;
+    inputs.insert(inputs.end(), {x, projected});
+    TORCH_CHECK(!torch::GradMode::is_enabled() || !AnyRequiresGrad(inputs), what,
                 " is not differentiable: use DenseLayer and the edge kernels under autograd");
   }
   for (const torch::Tensor& p : parameters) {

@@ -122,6 +122,13 @@ struct DenseProduct {
   }
 };
 
+// Column sums of rows [n, columns] added into sums [columns].
+inline void AddColumnSums(const float* rows, int64_t n, int64_t columns, float* sums) {
+  for (int64_t i = 0; i < n; ++i) {
+    for (int64_t k = 0; k < columns; ++k) sums[k] += rows[i * columns + k];
+  }
+}
+
 // The sum over `blocks` partial results of `per_block` floats each (block after block), added in
 // block order, so that a sum over fixed blocks of rows does not depend on the thread count.
 inline torch::Tensor SumBlocksInOrder(const std::vector<float>& partial, int64_t blocks, int64_t per_block,

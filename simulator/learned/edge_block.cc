@@ -8,6 +8,7 @@
 
 #include "simulator/learned/dense_layer.h"
 #include "simulator/learned/dense_product.h"
+#include "simulator/learned/edge_kernels.h"
 #include "simulator/learned/edge_rows.h"
 
 namespace flowdesign::simulator::learned {
@@ -123,13 +124,6 @@ std::pair<torch::Tensor, torch::Tensor> ForwardPass(const EdgeBlockInputs& in, E
   return {e_next, aggregated};
 }
 
-// Column sums of rows [n, columns] added into sums [columns].
-void AddColumnSums(const float* rows, int64_t n, int64_t columns, float* sums) {
-  for (int64_t i = 0; i < n; ++i) {
-    for (int64_t k = 0; k < columns; ++k) sums[k] += rows[i * columns + k];
-  }
-}
-
 // Tensor inputs of EdgeBlockFunction, in order (needs_input_grad counts these).
 enum Input { kE, kProjected, kFirstWeight, kFirstBias, kSecondWeight, kSecondBias, kGamma, kBeta, kWeights, kInputs };
 
@@ -169,6 +163,7 @@ struct EdgeBlockFunction : public torch::autograd::Function<EdgeBlockFunction> {
     const int64_t at_first_weight = 0, at_first_bias = hidden * latent, at_second_weight = at_first_bias + hidden;
     const int64_t at_second_bias = at_second_weight + latent * hidden, at_gamma = at_second_bias + latent;
     const int64_t at_beta = at_gamma + latent, per_block = at_beta + latent;
+    const bool affine = want[kGamma] || want[kBeta];
     bool want_parameters = false;
     for (int i = kFirstWeight; i <= kBeta; ++i) want_parameters = want_parameters || want[i];
     const int64_t blocks = (edges + kReductionRows - 1) / kReductionRows;
@@ -196,7 +191,6 @@ struct EdgeBlockFunction : public torch::autograd::Function<EdgeBlockFunction> {
       for (int64_t blk = b0; blk < b1; ++blk) {
         const int64_t r0 = blk * kReductionRows, n = std::min(kReductionRows, edges - r0);
         float* part = want_parameters ? partial.data() + blk * per_block : nullptr;
-        const bool affine = want[kGamma] || want[kBeta];
         for (int64_t i = 0; i < n; ++i) {
           const int64_t edge = r0 + i;
           const float grad_weight = NormRowBackwardAvx2(
@@ -257,11 +251,7 @@ struct EdgeBlockFunction : public torch::autograd::Function<EdgeBlockFunction> {
       torch::Tensor grad_projected = torch::zeros({nodes, 2 * hidden}, e.options());
       float* pp = grad_projected.data_ptr<float>();
       ForReceiverRuns(r, edges, [&](int64_t e0, int64_t e1) {
-        for (int64_t edge = e0; edge < e1; ++edge) {
-          const float* __restrict src = pdz + edge * hidden;
-          float* __restrict dst = pp + r[edge] * 2 * hidden + hidden;
-          for (int64_t k = 0; k < hidden; ++k) dst[k] += src[k];
-        }
+        AddRowsToReceivers(pdz, r, e0, e1, hidden, pp + hidden, 2 * hidden);
       });
       ScatterAddRows(pdz, senders.data_ptr<int64_t>(), edges, hidden, pp, 2 * hidden, nodes);
       grads[kProjected] = grad_projected;
@@ -282,12 +272,9 @@ std::pair<torch::Tensor, torch::Tensor> DenseEdgeBlock(const EdgeMlpWeights& w, 
                                                        const torch::Tensor& projected, const torch::Tensor& senders,
                                                        const torch::Tensor& receivers,
                                                        const torch::Tensor& edge_weights, int64_t nodes) {
-  bool differentiable = e.requires_grad() || projected.requires_grad() ||
-                        (edge_weights.defined() && edge_weights.requires_grad());
-  for (const torch::Tensor& p : {w.first_weight, w.first_bias, w.second_weight, w.second_bias, w.norm_weight, w.norm_bias}) {
-    differentiable = differentiable || p.requires_grad();
-  }
-  if (!torch::GradMode::is_enabled() || !differentiable) {
+  if (!torch::GradMode::is_enabled() ||
+      !AnyRequiresGrad({e, projected, edge_weights, w.first_weight, w.first_bias, w.second_weight, w.second_bias,
+                        w.norm_weight, w.norm_bias})) {
     RECORD_FUNCTION("flowdesign::DenseEdgeBlock", std::vector<c10::IValue>());
     return ForwardPass(CheckedInputs(w, e, projected, senders, receivers, edge_weights, nodes), nullptr);
   }

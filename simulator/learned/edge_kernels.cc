@@ -197,11 +197,7 @@ struct GatherAddReluFunction : public torch::autograd::Function<GatherAddReluFun
       if (want_projected && ReceiversAscending(r, edges)) {
         ForReceiverRuns(r, edges, [&](int64_t e0, int64_t e1) {
           relu_backward(e0 * hidden, e1 * hidden);
-          for (int64_t e = e0; e < e1; ++e) {
-            const scalar_t* __restrict src = pa + e * hidden;
-            scalar_t* __restrict dst = pp + r[e] * 2 * hidden + hidden;
-            for (int64_t k = 0; k < hidden; ++k) dst[k] += src[k];
-          }
+          AddRowsToReceivers(pa, r, e0, e1, hidden, pp + hidden, 2 * hidden);
         });
       } else {
         at::parallel_for(0, edges, kRowGrain, [&](int64_t e0, int64_t e1) { relu_backward(e0 * hidden, e1 * hidden); });
@@ -375,6 +371,13 @@ bool FusedEdgeKernelsUseIntraOpThreads() {
 #endif
 }
 
+bool AnyRequiresGrad(const std::vector<torch::Tensor>& tensors) {
+  for (const torch::Tensor& t : tensors) {
+    if (t.defined() && t.requires_grad()) return true;
+  }
+  return false;
+}
+
 void CheckNodeIndices(const torch::Tensor& index, int64_t nodes, const char* what) {
   TORCH_CHECK(index.scalar_type() == torch::kInt64 && index.dim() == 1, what, " must be a 1-d int64 tensor");
   const int64_t* p = index.data_ptr<int64_t>();
@@ -393,9 +396,7 @@ std::pair<torch::Tensor, torch::Tensor> NormResidualAggregate(const torch::Tenso
                                                               const torch::Tensor& e, const torch::Tensor& weights,
                                                               const torch::Tensor& receivers, int64_t nodes) {
   const torch::Tensor w = weights.defined() ? weights : torch::ones({y.size(0), 1}, y.options());
-  const bool save = torch::GradMode::is_enabled() &&
-                    (y.requires_grad() || gamma.requires_grad() || beta.requires_grad() || e.requires_grad() ||
-                     w.requires_grad());
+  const bool save = torch::GradMode::is_enabled() && AnyRequiresGrad({y, gamma, beta, e, w});
   const variable_list out = NormResidualAggregateFunction::apply(y, gamma, beta, eps, e, w, receivers, nodes, save);
   return {out[0], out[1]};
 }

@@ -8,6 +8,7 @@
 
 #include <cstdint>
 #include <utility>
+#include <vector>
 
 #include <torch/torch.h>
 
@@ -18,6 +19,9 @@ bool FusedEdgeKernelsApply(const torch::Tensor& t);
 // Whether the kernels were compiled to run on LibTorch's intra-op threads (at::parallel_for is a
 // header template: without the OpenMP flags of LibTorch's own build it runs on one thread).
 bool FusedEdgeKernelsUseIntraOpThreads();
+
+// Whether any defined tensor of `tensors` requires a gradient.
+bool AnyRequiresGrad(const std::vector<torch::Tensor>& tensors);
 
 // The kernels index raw memory: an index out of range must be an error, not a stray write.
 // Requires a 1-d int64 `index` with values in [0, nodes); `what` names it in the message.

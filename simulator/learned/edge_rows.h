@@ -37,6 +37,18 @@ void ForReceiverRuns(const int64_t* receivers, int64_t edges, F&& body) {
   });
 }
 
+// Rows e0..e1-1 of source [edges, columns] added into their receivers' rows of target (rows
+// target_stride apart), in edge order: for ranges from ForReceiverRuns, which own those rows.
+template <typename T>
+void AddRowsToReceivers(const T* source, const int64_t* receivers, int64_t e0, int64_t e1, int64_t columns, T* target,
+                        int64_t target_stride) {
+  for (int64_t e = e0; e < e1; ++e) {
+    const T* __restrict src = source + e * columns;
+    T* __restrict dst = target + receivers[e] * target_stride;
+    for (int64_t c = 0; c < columns; ++c) dst[c] += src[c];
+  }
+}
+
 // Row index[e] of target (rows target_stride apart) += row e of source [edges, columns], for
 // index values in [0, rows). Each target row sums its edges in edge order (a stable counting sort
 // by index), so results do not depend on the number of threads, and threads own whole target
