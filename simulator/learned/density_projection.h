@@ -28,7 +28,14 @@ double LatticeRestDensity(const DensityProjection& options);
 // Kernel density at each fluid point [n, 2], self and obstacle points [m, 2] included.
 torch::Tensor KernelDensity(const torch::Tensor& fluid, const torch::Tensor& obstacles, const DensityProjection& options);
 
-// fluid [n, 2], obstacles [m, 2] (fixed) -> corrected fluid positions [n, 2].
+// fluid [n, 2], obstacles [m, 2] (fixed) -> corrected fluid positions [n, 2]. On the CPU each
+// iteration is one loop and one autograd node (density_projection_kernel.h); elsewhere it is
+// ProjectDensityReference.
 torch::Tensor ProjectDensity(const torch::Tensor& fluid, const torch::Tensor& obstacles, const DensityProjection& options);
+
+// The same projection in LibTorch operators: any device and floating dtype, differentiable by
+// autograd; the CPU path's reference in tests.
+torch::Tensor ProjectDensityReference(const torch::Tensor& fluid, const torch::Tensor& obstacles,
+                                      const DensityProjection& options);
 
 }  // namespace flowdesign::simulator::learned

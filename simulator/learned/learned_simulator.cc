@@ -19,11 +19,6 @@ torch::Tensor Pair(const std::array<double, 2>& v) {
   return torch::tensor({static_cast<float>(v[0]), static_cast<float>(v[1])});
 }
 
-// z component of the 2D cross product, broadcast over leading dimensions.
-torch::Tensor Cross(const torch::Tensor& u, const torch::Tensor& v) {
-  return u.select(-1, 0) * v.select(-1, 1) - u.select(-1, 1) * v.select(-1, 0);
-}
-
 }  // namespace
 
 StepGraph StepGraph::To(const torch::Device& device) const {
@@ -37,41 +32,6 @@ torch::Tensor CapsuleTensor(const std::vector<tasks::Capsule>& capsules) {
     for (double v : {c.a.x, c.a.y, c.b.x, c.b.y, c.radius}) data.push_back(static_cast<float>(v));
   }
   return torch::from_blob(data.data(), {static_cast<int64_t>(capsules.size()), 5}, torch::kFloat32).clone();
-}
-
-torch::Tensor ProjectOutOfSolids(const torch::Tensor& points, const torch::Tensor& previous,
-                                 const torch::Tensor& capsules) {
-  if (capsules.size(0) == 0 || points.size(0) == 0) return points;
-  const torch::Tensor a = capsules.narrow(1, 0, 2).unsqueeze(0);       // [1, K, 2]
-  const torch::Tensor b = capsules.narrow(1, 2, 2).unsqueeze(0);       // [1, K, 2]
-  const torch::Tensor ab = b - a;                                      // [1, K, 2]
-  const torch::Tensor radius = capsules.select(1, 4).unsqueeze(0);     // [1, K]
-  const torch::Tensor length2 = ab.pow(2).sum(2).clamp_min(1e-12);     // [1, K]
-  // The closest point to p [n, 1, 2] on each capsule's core segment, [n, K, 2].
-  auto closest_on_core = [&](const torch::Tensor& p) {
-    const torch::Tensor t = ((p - a) * ab).sum(2).div(length2).clamp(0.0, 1.0);  // [n, K]
-    return a + t.unsqueeze(2) * ab;
-  };
-  const torch::Tensor p = points.unsqueeze(1), q = previous.unsqueeze(1);  // [n, 1, 2]
-  const torch::Tensor core = closest_on_core(p);
-  const torch::Tensor offset = p - core;                                 // [n, K, 2]
-  const torch::Tensor distance = (offset.pow(2).sum(2) + 1e-12).sqrt();  // [n, K]
-  const torch::Tensor previous_offset = q - closest_on_core(q);
-  const torch::Tensor previous_distance = (previous_offset.pow(2).sum(2) + 1e-12).sqrt();
-  // A step that crossed a core segment went through a thin solid: whatever the nearest surface
-  // now is, the particle goes back to the side it came from.
-  const torch::Tensor step = p - q;
-  const torch::Tensor crossed =
-      ((Cross(ab, q - a) * Cross(ab, p - a)) < 0) & ((Cross(step, a - q) * Cross(step, b - q)) < 0);  // [n, K]
-  const torch::Tensor normal = torch::where(crossed.unsqueeze(2), previous_offset / previous_distance.unsqueeze(2),
-                                            offset / distance.unsqueeze(2));  // [n, K, 2]
-  // Crossed capsules come first, then the deepest penetration.
-  const torch::Tensor depth_order = torch::where(crossed, -distance - radius - 1.0, distance - radius);
-  const torch::Tensor nearest = std::get<1>(depth_order.min(1, /*keepdim=*/true));  // [n, 1]
-  const torch::Tensor inside = depth_order.gather(1, nearest) < 0;                     // [n, 1]
-  const torch::Tensor surface = core + radius.unsqueeze(2) * normal;                   // [n, K, 2]
-  const torch::Tensor projected = surface.gather(1, nearest.unsqueeze(2).expand({-1, 1, 2})).squeeze(1);
-  return torch::where(inside, projected, points);
 }
 
 torch::Tensor ClampToDomain(const torch::Tensor& points, const tasks::Box& domain, double margin) {

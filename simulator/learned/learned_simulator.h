@@ -10,6 +10,7 @@
 #include "simulator/learned/graph_network.h"
 #include "simulator/learned/model_config.h"
 #include "simulator/learned/normalization.h"
+#include "simulator/learned/solid_projection.h"
 #include "tasks/geometry.h"
 
 namespace flowdesign::simulator::learned {
@@ -29,12 +30,6 @@ struct StepGraph {
 // Capsules as a tensor [K, 5]: (ax, ay, bx, by, radius).
 torch::Tensor CapsuleTensor(const std::vector<tasks::Capsule>& capsules);
 
-// Moves points [n, 2] out of the capsules [K, 5] to their surface: along the deepest capsule's
-// normal, or, for a point whose step from `previous` [n, 2] crossed a capsule's core segment
-// (it went through a thin solid), back onto the side it came from. Points outside every capsule
-// that crossed none are unchanged. Differentiable.
-torch::Tensor ProjectOutOfSolids(const torch::Tensor& points, const torch::Tensor& previous,
-                                 const torch::Tensor& capsules);
 // Clamps points into the domain shrunk by `margin`.
 torch::Tensor ClampToDomain(const torch::Tensor& points, const tasks::Box& domain, double margin);
 
