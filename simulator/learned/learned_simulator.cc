@@ -10,6 +10,7 @@
 
 #include "simulator/learned/blas_kernels.h"
 #include "simulator/learned/density_projection.h"
+#include "simulator/learned/edge_features.h"
 #include "simulator/learned/radius_graph.h"
 
 namespace flowdesign::simulator::learned {
@@ -102,16 +103,11 @@ StepGraph LearnedSimulator::BuildGraph(const torch::Tensor& window, int fluid_co
   const int64_t e = static_cast<int64_t>(edges.senders.size());
   graph.senders = torch::from_blob(edges.senders.data(), {e}, index_options).clone().to(window.device());
   graph.receivers = torch::from_blob(edges.receivers.data(), {e}, index_options).clone().to(window.device());
-  const torch::Tensor displacement = (last.index_select(0, graph.senders) - last.index_select(0, graph.receivers)) / radius;
-  // The epsilon keeps the gradient of the norm finite for coincident particles.
-  const torch::Tensor distance = (displacement.pow(2).sum(1, true) + 1e-12).sqrt();
-  graph.edge_inputs = torch::cat({displacement, distance}, 1);
-  if (config_.edge_fade_spacings > 0.0) {
-    // u = 0 at the radius, 1 a fade width inside it; smoothstep keeps the weight C1.
-    const double fade = config_.edge_fade_spacings / config_.connectivity_radius_spacings;  // in units of R
-    const torch::Tensor u = ((1.0 - distance) / fade).clamp(0.0, 1.0);
-    graph.edge_weights = u * u * (3.0 - 2.0 * u);
-  }
+  // In units of R: 0 at the radius, 1 a fade width inside it.
+  const double fade = config_.edge_fade_spacings / config_.connectivity_radius_spacings;
+  EdgeFeatureTensors features = EdgeFeatures(last, graph.senders, graph.receivers, radius, fade);
+  graph.edge_inputs = features.inputs;
+  graph.edge_weights = features.weights;
   graph.node_inputs = torch::cat({history, walls, type}, 1);
   return graph;
 }
