@@ -47,8 +47,8 @@ __attribute__((target("avx2,fma"))) float NormRowAvx2(const float* __restrict y,
   for (int64_t k = 0; k < width; k += 8) {
     const __m256 n = _mm256_mul_ps(_mm256_sub_ps(_mm256_loadu_ps(y + k), vmean), vinv);
     const __m256 u = _mm256_fmadd_ps(n, _mm256_loadu_ps(gamma + k), _mm256_loadu_ps(beta + k));
-    _mm256_storeu_ps(next + k, e ? _mm256_add_ps(_mm256_loadu_ps(e + k), u) : u);
-    if (message) _mm256_storeu_ps(message + k, _mm256_fmadd_ps(vw, u, _mm256_loadu_ps(message + k)));
+    _mm256_storeu_ps(next + k, _mm256_add_ps(_mm256_loadu_ps(e + k), u));
+    _mm256_storeu_ps(message + k, _mm256_fmadd_ps(vw, u, _mm256_loadu_ps(message + k)));
     if (normalized) _mm256_storeu_ps(normalized + k, n);
   }
   return inv;

@@ -72,9 +72,8 @@ void ScatterAddRows(const T* source, const int64_t* index, int64_t edges, int64_
 }
 
 // One float edge row of a width divisible by 8, on AVX2: normalize row y, write e + u with
-// u = normalized * gamma + beta into `next` (u alone when e is null), add w u into `message`
-// (when not null), keep the normalized row (when `normalized` is not null); returns 1 / std.
-// Requires CpuHasAvx2Fma().
+// u = normalized * gamma + beta into `next`, add w u into `message`, keep the normalized row
+// (when `normalized` is not null); returns 1 / std. Requires CpuHasAvx2Fma().
 float NormRowAvx2(const float* __restrict y, const float* __restrict gamma, const float* __restrict beta, float eps,
                   int64_t width, const float* __restrict e, float w, float* __restrict next,
                   float* __restrict message, float* __restrict normalized);

@@ -3,7 +3,6 @@
 #include "simulator/learned/dense_layer.h"
 #include "simulator/learned/edge_block.h"
 #include "simulator/learned/edge_kernels.h"
-#include "simulator/learned/layer_norm.h"
 
 namespace flowdesign::simulator::learned {
 
@@ -24,13 +23,7 @@ torch::Tensor MlpImpl::Layer(size_t i, const torch::Tensor& x, bool relu) {
   return relu ? torch::relu(y) : y;
 }
 
-torch::Tensor MlpImpl::Normalized(const torch::Tensor& x) {
-  if (norm_.is_empty()) return x;
-  if (dense_kernel_ && RowLayerNormApplies(x, norm_->weight, norm_->bias)) {
-    return RowLayerNorm(x, norm_->weight, norm_->bias, norm_->options.eps());
-  }
-  return norm_->forward(x);
-}
+torch::Tensor MlpImpl::Normalized(const torch::Tensor& x) { return norm_.is_empty() ? x : norm_->forward(x); }
 
 torch::Tensor MlpImpl::forward(torch::Tensor x) {
   // With no hidden layers the first layer is the output layer: no activation after it.

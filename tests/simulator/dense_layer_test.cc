@@ -10,7 +10,6 @@
 #include "simulator/learned/dense_layer.h"
 #include "simulator/learned/edge_kernels.h"
 #include "simulator/learned/graph_network.h"
-#include "simulator/learned/layer_norm.h"
 #include "tests/simulator/learned_test_support.h"
 
 namespace flowdesign::simulator::learned {
@@ -95,36 +94,6 @@ TEST_CASE("the dense layer gives bit-identical results on one and two threads", 
   CHECK(torch::equal(one.grad_x, two.grad_x));
   CHECK(torch::equal(one.grad_weight, two.grad_weight));
   CHECK(torch::equal(one.grad_bias, two.grad_bias));
-}
-
-TEST_CASE("the row LayerNorm equals LibTorch's layer_norm, values and gradients, on any thread count",
-          "[learned][kernels]") {
-  if (!__builtin_cpu_supports("avx2") || !__builtin_cpu_supports("fma")) return;  // LibTorch's LayerNorm everywhere
-  const int64_t rows = GENERATE(0, 1, 7, 1500);  // 1500: three blocks of the parameters' sums
-  const int64_t width = GENERATE(16, 64);
-  INFO("rows " << rows << " width " << width);
-  torch::manual_seed(rows + width);
-  const torch::Tensor x = 3.0 * torch::randn({rows, width}) + 0.5, gamma = 1.0 + 0.3 * torch::randn({width});
-  const torch::Tensor beta = 0.2 * torch::randn({width}), probe = torch::randn({rows, width});
-  REQUIRE(RowLayerNormApplies(x, gamma, beta));
-  auto run = [&](bool own, int threads) {
-    const int saved = at::get_num_threads();
-    at::set_num_threads(threads);
-    const torch::Tensor xl = x.clone().requires_grad_(true), g = gamma.clone().requires_grad_(true);
-    const torch::Tensor b = beta.clone().requires_grad_(true);
-    const torch::Tensor out = own ? RowLayerNorm(xl, g, b, 1e-5) : torch::layer_norm(xl, {width}, g, b, 1e-5);
-    const auto grads = torch::autograd::grad({(out * probe).sum()}, {xl, g, b});
-    at::set_num_threads(saved);
-    return std::vector<torch::Tensor>{out.detach(), grads[0], grads[1], grads[2]};
-  };
-  const auto own = run(true, 2), one_thread = run(true, 1), reference = run(false, 2);
-  for (size_t k = 0; k < own.size(); ++k) {
-    INFO("output " << k << " (0: values, then the gradients of x, gamma, beta)");
-    CHECK(RelativeDifference(own[k], reference[k]) < 1e-5);
-    CHECK(torch::equal(own[k], one_thread[k]));
-  }
-  CHECK_FALSE(RowLayerNormApplies(torch::zeros({4, 12}), torch::ones({12}), torch::zeros({12})));
-  CHECK_FALSE(RowLayerNormApplies(x.to(torch::kFloat64), gamma, beta));
 }
 
 TEST_CASE("the fused first edge layer computes what the dense layer and gather-add-relu compute, bit for bit",
