@@ -123,6 +123,7 @@ StepPhaseTimes StepPhases(LearnedSimulator& simulator, const Scene& scene, const
     leaves[0] = window.detach().requires_grad_(true);
     leaves[1] = obstacles.detach().requires_grad_(true);
     leaves[2] = capsules.detach().requires_grad_(true);
+    ParametersAsConstants constants;  // as Rollout's backward pass recomputes a step
     next = simulator.Step(leaves[0], leaves[1], leaves[2], scene.domain);
   };
   t.recompute = 1e3 * Median(9, recompute);

@@ -73,19 +73,27 @@ EdgeBlockInputs CheckedInputs(const EdgeMlpWeights& w, const torch::Tensor& e, c
   return in;
 }
 
-// What a backward pass needs besides the inputs: the hidden activations [E, H], the normalized
-// output rows [E, L] and their 1 / std [E].
+// What a backward pass needs besides the inputs: the hidden activations [E, H] (for the second
+// layer's weight gradient) or else only their activity bits [E, H / 16] (int16, ActivityBits),
+// the normalized output rows [E, L] and their 1 / std [E]. The bits save writing and reading
+// back a tensor as large as the edge latents when no weight gradient is wanted (a design's).
 struct EdgeBlockActivations {
-  torch::Tensor hidden, normalized, inverse_std;
+  torch::Tensor hidden, hidden_bits, normalized, inverse_std;
 };
 
-// The forward pass; keeps the activations in `saved` when not null (the same arithmetic).
-std::pair<torch::Tensor, torch::Tensor> ForwardPass(const EdgeBlockInputs& in, EdgeBlockActivations* saved) {
+// The forward pass; keeps the activations in `saved` when not null (the same arithmetic), the
+// hidden ones themselves only with keep_hidden.
+std::pair<torch::Tensor, torch::Tensor> ForwardPass(const EdgeBlockInputs& in, EdgeBlockActivations* saved,
+                                                    bool keep_hidden) {
   const int64_t latent = in.latent, hidden = in.hidden;
   torch::Tensor e_next = torch::empty_like(in.e);
   torch::Tensor aggregated = torch::zeros({in.nodes, latent}, in.e.options());
   if (saved) {
-    saved->hidden = torch::empty({in.edges, hidden}, in.e.options());
+    if (keep_hidden) {
+      saved->hidden = torch::empty({in.edges, hidden}, in.e.options());
+    } else {
+      saved->hidden_bits = torch::empty({in.edges, hidden / kPanel}, in.e.options().dtype(torch::kInt16));
+    }
     saved->normalized = torch::empty_like(in.e);
     saved->inverse_std = torch::empty({in.edges}, in.e.options());
   }
@@ -95,19 +103,22 @@ std::pair<torch::Tensor, torch::Tensor> ForwardPass(const EdgeBlockInputs& in, E
   const int64_t* r = in.receivers.data_ptr<int64_t>();
   float* pnext = e_next.data_ptr<float>();
   float* pagg = aggregated.data_ptr<float>();
-  float* saved_hidden = saved ? saved->hidden.data_ptr<float>() : nullptr;
+  float* saved_hidden = saved && keep_hidden ? saved->hidden.data_ptr<float>() : nullptr;
+  uint16_t* saved_bits =
+      saved && !keep_hidden ? reinterpret_cast<uint16_t*>(saved->hidden_bits.data_ptr<int16_t>()) : nullptr;
   float* saved_normalized = saved ? saved->normalized.data_ptr<float>() : nullptr;
   float* saved_inverse_std = saved ? saved->inverse_std.data_ptr<float>() : nullptr;
   ForReceiverRuns(r, in.edges, [&](int64_t e0, int64_t e1) {
-    std::vector<float> hidden_tile(saved ? 0 : kTileEdges * hidden), output_tile(kTileEdges * latent);
+    std::vector<float> hidden_tile(saved_hidden ? 0 : kTileEdges * hidden), output_tile(kTileEdges * latent);
     for (int64_t c0 = e0; c0 < e1; c0 += kTileEdges) {
       const int64_t n = std::min(kTileEdges, e1 - c0);
-      float* hidden_rows = saved ? saved_hidden + c0 * hidden : hidden_tile.data();
+      float* hidden_rows = saved_hidden ? saved_hidden + c0 * hidden : hidden_tile.data();
       const RowGather gather{in.projected.data_ptr<float>(), 2 * hidden, s + c0, r + c0, hidden};
       DenseProduct first_layer{n, hidden, latent, pe + c0 * latent, latent, 1, in.first_transposed.data_ptr<float>(),
                                hidden, in.first_bias.data_ptr<float>(), true, hidden_rows, hidden};
       first_layer.gather = &gather;
       first_layer.RunSerial();
+      if (saved_bits) ActivityBits(hidden_rows, n, hidden, saved_bits + c0 * (hidden / kPanel));
       DenseProduct{n, latent, hidden, hidden_rows, hidden, 1, in.second_transposed.data_ptr<float>(), latent,
                    in.second_bias.data_ptr<float>(), false, output_tile.data(), latent}
           .RunSerial();
@@ -138,9 +149,12 @@ struct EdgeBlockFunction : public torch::autograd::Function<EdgeBlockFunction> {
     const EdgeMlpWeights w{first_weight, first_bias, second_weight, second_bias, gamma, beta, eps};
     const EdgeBlockInputs in = CheckedInputs(w, e, projected, senders, receivers, weights, nodes);
     EdgeBlockActivations saved;
-    auto [e_next, aggregated] = ForwardPass(in, &saved);
+    // Only the second layer's weight gradient needs the hidden activations themselves.
+    const bool keep_hidden = second_weight.requires_grad();
+    auto [e_next, aggregated] = ForwardPass(in, &saved, keep_hidden);
     ctx->save_for_backward({in.e, in.first_weight, in.second_weight, in.gamma, in.beta, in.weights, in.senders,
-                            in.receivers, saved.hidden, saved.normalized, saved.inverse_std});
+                            in.receivers, keep_hidden ? saved.hidden : saved.hidden_bits, saved.normalized,
+                            saved.inverse_std});
     ctx->saved_data["nodes"] = nodes;
     return {e_next, aggregated};
   }
@@ -151,13 +165,15 @@ struct EdgeBlockFunction : public torch::autograd::Function<EdgeBlockFunction> {
     const torch::Tensor &e = saved[0], &first_weight = saved[1], &second_weight = saved[2];
     const torch::Tensor &gamma = saved[3], &beta = saved[4], &weights = saved[5];
     const torch::Tensor &senders = saved[6], &receivers = saved[7];
-    const torch::Tensor &hidden_rows = saved[8], &normalized = saved[9], &inverse_std = saved[10];
+    const torch::Tensor &hidden_or_bits = saved[8], &normalized = saved[9], &inverse_std = saved[10];
     // Either output may be unused downstream (the last block's edges): its gradient is then undefined.
     const torch::Tensor grad_next = Contiguous(grad_outputs[0]), grad_aggregated = Contiguous(grad_outputs[1]);
     const int64_t nodes = ctx->saved_data["nodes"].toInt();
     const int64_t edges = e.size(0), latent = e.size(1), hidden = first_weight.size(0);
     bool want[kInputs];
     for (int i = 0; i < kInputs; ++i) want[i] = ctx->needs_input_grad(i);
+    const bool bits = hidden_or_bits.scalar_type() == torch::kInt16;
+    TORCH_CHECK(!bits || !want[kSecondWeight], "DenseEdgeBlock: the hidden activations were not kept");
 
     // Layout of one block's partial sums of the parameters' gradients.
     const int64_t at_first_weight = 0, at_first_bias = hidden * latent, at_second_weight = at_first_bias + hidden;
@@ -178,7 +194,9 @@ struct EdgeBlockFunction : public torch::autograd::Function<EdgeBlockFunction> {
     const float* pe = e.data_ptr<float>();
     const float* pw = weighted ? weights.data_ptr<float>() : nullptr;
     const int64_t* r = receivers.data_ptr<int64_t>();
-    const float* ph = hidden_rows.data_ptr<float>();
+    const float* ph = bits ? nullptr : hidden_or_bits.data_ptr<float>();
+    const uint16_t* pbits = bits ? reinterpret_cast<const uint16_t*>(hidden_or_bits.data_ptr<int16_t>()) : nullptr;
+    const int64_t words = hidden / kPanel;
     const float* pn = normalized.data_ptr<float>();
     const float* ps = inverse_std.data_ptr<float>();
     const float* gnext = grad_next.defined() ? grad_next.data_ptr<float>() : nullptr;
@@ -202,20 +220,25 @@ struct EdgeBlockFunction : public torch::autograd::Function<EdgeBlockFunction> {
         }
         // dz = (dy W2) where the hidden activation is positive (as LibTorch's relu).
         float* dz = pdz + r0 * hidden;
-        DenseProduct{n, hidden, latent, grad_y.data(), latent, 1, second_weight.data_ptr<float>(), hidden, nullptr,
-                     false, dz, hidden}
-            .RunSerial();
-        const float* h = ph + r0 * hidden;
-        for (int64_t k = 0; k < n * hidden; ++k) dz[k] = h[k] > 0.0f ? dz[k] : 0.0f;
+        DenseProduct dz_product{n,       hidden, latent, grad_y.data(), latent, 1, second_weight.data_ptr<float>(),
+                                hidden,  nullptr, false, dz, hidden};
+        if (pbits) {
+          dz_product.mask_bits = pbits + r0 * words;
+          dz_product.mask_row = words;
+        }
+        dz_product.RunSerial();
+        const float* h = ph ? ph + r0 * hidden : nullptr;
+        if (h) {
+          for (int64_t k = 0; k < n * hidden; ++k) dz[k] = h[k] > 0.0f ? dz[k] : 0.0f;
+        }
         if (pge) {  // the first layer's input gradient plus the residual's
-          float* ge = pge + r0 * latent;
-          DenseProduct{n, latent, hidden, dz, hidden, 1, first_weight.data_ptr<float>(), latent, nullptr, false, ge,
-                       latent}
-              .RunSerial();
+          DenseProduct ge_product{n, latent, hidden, dz, hidden, 1, first_weight.data_ptr<float>(), latent, nullptr,
+                                  false, pge + r0 * latent, latent};
           if (gnext) {
-            const float* g = gnext + r0 * latent;
-            for (int64_t k = 0; k < n * latent; ++k) ge[k] += g[k];
+            ge_product.addend = gnext + r0 * latent;
+            ge_product.ld_addend = latent;
           }
+          ge_product.RunSerial();
         }
         if (want[kSecondWeight]) {  // dW2 = dy^T h
           DenseProduct{latent, hidden, n, grad_y.data(), 1, latent, h, hidden, nullptr, false,
@@ -276,7 +299,7 @@ std::pair<torch::Tensor, torch::Tensor> DenseEdgeBlock(const EdgeMlpWeights& w, 
       !AnyRequiresGrad({e, projected, edge_weights, w.first_weight, w.first_bias, w.second_weight, w.second_bias,
                         w.norm_weight, w.norm_bias})) {
     RECORD_FUNCTION("flowdesign::DenseEdgeBlock", std::vector<c10::IValue>());
-    return ForwardPass(CheckedInputs(w, e, projected, senders, receivers, edge_weights, nodes), nullptr);
+    return ForwardPass(CheckedInputs(w, e, projected, senders, receivers, edge_weights, nodes), nullptr, false);
   }
   // LibTorch's custom functions need defined tensor inputs: no edge weights come as an empty one.
   const torch::Tensor weights = edge_weights.defined() ? edge_weights : torch::empty({0}, e.options());

@@ -6,6 +6,23 @@
 
 namespace flowdesign::simulator::learned {
 
+namespace {
+
+thread_local bool parameters_as_constants = false;
+
+// A parameter as the forward pass uses it: detached while ParametersAsConstants lives.
+torch::Tensor Parameter(const torch::Tensor& p) {
+  return parameters_as_constants && p.defined() ? p.detach() : p;
+}
+
+}  // namespace
+
+ParametersAsConstants::ParametersAsConstants() : previous_(parameters_as_constants) { parameters_as_constants = true; }
+
+ParametersAsConstants::~ParametersAsConstants() { parameters_as_constants = previous_; }
+
+bool ParametersAsConstants::Active() { return parameters_as_constants; }
+
 MlpImpl::MlpImpl(int input, int hidden, int hidden_layers, int output, bool layer_norm) {
   int in = input;
   for (int i = 0; i < hidden_layers; ++i) {
@@ -18,12 +35,17 @@ MlpImpl::MlpImpl(int input, int hidden, int hidden_layers, int output, bool laye
 
 torch::Tensor MlpImpl::Layer(size_t i, const torch::Tensor& x, bool relu) {
   torch::nn::Linear& layer = layers_[i];
-  if (dense_kernel_) return DenseLayer(x, layer->weight, layer->bias, relu);
-  const torch::Tensor y = layer->forward(x);
+  const torch::Tensor weight = Parameter(layer->weight), bias = Parameter(layer->bias);
+  if (dense_kernel_) return DenseLayer(x, weight, bias, relu);
+  const torch::Tensor y = torch::linear(x, weight, bias);
   return relu ? torch::relu(y) : y;
 }
 
-torch::Tensor MlpImpl::Normalized(const torch::Tensor& x) { return norm_.is_empty() ? x : norm_->forward(x); }
+torch::Tensor MlpImpl::Normalized(const torch::Tensor& x) {
+  if (norm_.is_empty()) return x;
+  return torch::layer_norm(x, norm_->options.normalized_shape(), Parameter(norm_->weight), Parameter(norm_->bias),
+                           norm_->options.eps());
+}
 
 torch::Tensor MlpImpl::forward(torch::Tensor x) {
   // With no hidden layers the first layer is the output layer: no activation after it.
@@ -37,7 +59,7 @@ torch::Tensor MlpImpl::FirstActivationWithNodeParts(const torch::Tensor& x, cons
                                                     const torch::Tensor& senders, const torch::Tensor& receivers) {
   torch::nn::Linear& first = layers_.front();
   if (dense_kernel_ && !torch::GradMode::is_enabled() && DenseKernelApplies(x, first->weight.size(0))) {
-    return DenseGatherAddRelu(x, first->weight, first->bias, projected, senders, receivers);
+    return DenseGatherAddRelu(x, Parameter(first->weight), Parameter(first->bias), projected, senders, receivers);
   }
   return GatherAddRelu(FirstPreactivation(x), projected, senders, receivers);
 }
@@ -86,20 +108,22 @@ std::pair<torch::Tensor, torch::Tensor> InteractionBlockImpl::FusedEdgeUpdate(
   if (edge_block_ && dense_ && edge_mlp_->HiddenLayers() == 1 &&
       DenseEdgeBlockApplies(e, hidden_, receivers)) {
     torch::nn::LayerNorm& norm = edge_mlp_->Norm();
-    const EdgeMlpWeights weights{edge_mlp_->LayerAt(0)->weight, edge_mlp_->LayerAt(0)->bias,
-                                 edge_mlp_->LayerAt(1)->weight, edge_mlp_->LayerAt(1)->bias,
-                                 norm->weight,                  norm->bias,
+    const EdgeMlpWeights weights{Parameter(edge_mlp_->LayerAt(0)->weight), Parameter(edge_mlp_->LayerAt(0)->bias),
+                                 Parameter(edge_mlp_->LayerAt(1)->weight), Parameter(edge_mlp_->LayerAt(1)->bias),
+                                 Parameter(norm->weight),                  Parameter(norm->bias),
                                  norm->options.eps()};
     return DenseEdgeBlock(weights, e, projected, senders, receivers, edge_weights, nodes);
   }
   const torch::Tensor activation = edge_mlp_->FirstActivationWithNodeParts(e, projected, senders, receivers);
   const torch::Tensor y = edge_mlp_->ForwardFromFirstActivationBeforeNorm(activation);
   torch::nn::LayerNorm& norm = edge_mlp_->Norm();
-  return NormResidualAggregate(y, norm->weight, norm->bias, norm->options.eps(), e, edge_weights, receivers, nodes);
+  return NormResidualAggregate(y, Parameter(norm->weight), Parameter(norm->bias), norm->options.eps(), e, edge_weights,
+                               receivers, nodes);
 }
 
 torch::Tensor InteractionBlockImpl::Project(const torch::Tensor& h) {
-  return dense_ ? DenseLayer(h, node_projection_->weight, torch::Tensor(), false) : node_projection_->forward(h);
+  const torch::Tensor weight = Parameter(node_projection_->weight);
+  return dense_ ? DenseLayer(h, weight, torch::Tensor(), false) : torch::linear(h, weight);
 }
 
 void InteractionBlockImpl::UseFusedKernels(bool use) {

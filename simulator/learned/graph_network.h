@@ -14,6 +14,22 @@
 
 namespace flowdesign::simulator::learned {
 
+// While one lives on a thread, the network's forward passes there take its parameters as
+// constants (detached): autograd then records gradients for the inputs only, as a design's
+// gradient wants, and the dense edge block keeps one bit per hidden activation instead of the
+// activations (edge_block.h). Training, which wants the parameters' gradients, never sets it.
+class ParametersAsConstants {
+ public:
+  ParametersAsConstants();
+  ~ParametersAsConstants();
+  ParametersAsConstants(const ParametersAsConstants&) = delete;
+  ParametersAsConstants& operator=(const ParametersAsConstants&) = delete;
+  static bool Active();
+
+ private:
+  bool previous_;
+};
+
 // Linear layers with ReLU between them; optional LayerNorm on the output.
 class MlpImpl : public torch::nn::Module {
  public:

@@ -76,6 +76,7 @@ class RolloutFunction : public torch::autograd::Function<RolloutFunction> {
       r.obstacles = obstacles.detach().requires_grad_(true);
       r.capsules = capsules.detach().requires_grad_(true);
       torch::AutoGradMode enable(true);
+      ParametersAsConstants constants;  // only the window's, obstacles' and capsules' gradients are wanted
       r.next = simulator.Step(r.window, r.obstacles, r.capsules, setup.domain);
       return r;
     };

@@ -3,6 +3,7 @@
 // widths that do and do not fill its 16-column panels, and on one or two threads.
 #include "tests/torch_catch.h"
 
+#include <optional>
 #include <vector>
 
 #include <ATen/Parallel.h>
@@ -164,6 +165,46 @@ TEST_CASE("a float graph network gives the same outputs and gradients with its o
   network->UseFusedKernels(true);
   torch::NoGradGuard no_grad;
   CHECK(torch::equal(network->forward(node_inputs, edge_inputs, senders, receivers, edge_weights), own[0]));
+}
+
+TEST_CASE("a graph network with its parameters as constants gives the same outputs and input gradients, bit for bit",
+          "[learned][kernels]") {
+  torch::manual_seed(6);
+  ModelConfig config = testing::TinyConfig();
+  config.latent_size = 32;
+  config.mlp_hidden_size = 32;
+  config.mlp_hidden_layers = GENERATE(1, 2);
+  const bool own_kernels = GENERATE(true, false);
+  INFO(config.mlp_hidden_layers << " hidden layers, " << (own_kernels ? "own kernels" : "LibTorch's operators"));
+  GraphNetwork network(config);
+  network->UseFusedKernels(own_kernels);
+  const int64_t nodes = 40, edges = 500;
+  const torch::Tensor senders = torch::randint(nodes, {edges}, torch::kInt64);
+  const torch::Tensor receivers = std::get<0>(torch::randint(nodes, {edges}, torch::kInt64).sort());
+  const torch::Tensor edge_weights = torch::rand({edges, 1}).requires_grad_(true);
+  const torch::Tensor node_inputs = torch::randn({nodes, NodeInputSize(config)}).requires_grad_(true);
+  const torch::Tensor edge_inputs = torch::randn({edges, 3}).requires_grad_(true);
+  const torch::Tensor probe = torch::randn({nodes, 2});
+  auto run = [&](bool constants) {
+    std::optional<ParametersAsConstants> guard;
+    if (constants) guard.emplace();
+    CHECK(ParametersAsConstants::Active() == constants);
+    const torch::Tensor out = network->forward(node_inputs, edge_inputs, senders, receivers, edge_weights);
+    const torch::Tensor loss = (out * probe).sum();
+    std::vector<torch::Tensor> result = torch::autograd::grad({loss}, {node_inputs, edge_inputs, edge_weights},
+                                                              {}, /*retain_graph=*/true);
+    // With constants, no parameter is reachable from the output.
+    const auto parameter_gradients = torch::autograd::grad({loss}, {network->parameters()[0]}, {}, false, false, true);
+    CHECK(parameter_gradients[0].defined() != constants);
+    result.insert(result.begin(), out.detach());
+    return result;
+  };
+  const auto leaves = run(false), constants = run(true);
+  CHECK_FALSE(ParametersAsConstants::Active());
+  for (size_t i = 0; i < leaves.size(); ++i) {
+    INFO("result " << i << " (0: the output, then the inputs' gradients)");
+    CHECK(torch::equal(leaves[i], constants[i]));
+  }
 }
 
 }  // namespace

@@ -8,6 +8,7 @@
 #include <ATen/Parallel.h>
 
 #include "simulator/learned/dense_layer.h"
+#include "simulator/learned/dense_product.h"
 #include "simulator/learned/edge_block.h"
 #include "simulator/learned/edge_kernels.h"
 
@@ -152,6 +153,75 @@ TEST_CASE("the dense edge block's gradients do not depend on the thread count", 
     INFO("result " << i);
     CHECK(torch::equal(one[i], two[i]));
   }
+}
+
+TEST_CASE("with constant parameters the dense edge block keeps activity bits and gives the same input gradients",
+          "[learned][kernels]") {
+  if (!DenseKernelApplies(torch::zeros({1, 64}), 64)) return;
+  torch::manual_seed(17);
+  const int64_t rows = GENERATE(7, 1100);
+  const bool weighted = GENERATE(false, true);
+  INFO("rows " << rows << (weighted ? ", weighted edges" : ""));
+  const BlockCase c = RandomCase(rows, weighted);
+  const torch::Tensor probe_next = torch::randn({rows, kLatent}), probe_aggregated = torch::randn({kNodes, kLatent});
+  // The parameters as leaves (the hidden activations kept) or as constants (only their bits).
+  auto run = [&](bool parameters_need_gradients) {
+    auto leaf = [](const torch::Tensor& t, bool wanted) {
+      return t.defined() && wanted ? t.clone().requires_grad_(true) : t;
+    };
+    const bool p = parameters_need_gradients;
+    const EdgeMlpWeights w{leaf(c.w.first_weight, p),  leaf(c.w.first_bias, p),  leaf(c.w.second_weight, p),
+                           leaf(c.w.second_bias, p),   leaf(c.w.norm_weight, p), leaf(c.w.norm_bias, p),
+                           c.w.norm_eps};
+    const torch::Tensor e = leaf(c.e, true), projected = leaf(c.projected, true);
+    const torch::Tensor edge_weights = leaf(c.edge_weights, true);
+    const auto [next, aggregated] = DenseEdgeBlock(w, e, projected, c.senders, c.receivers, edge_weights, kNodes);
+    std::vector<torch::Tensor> inputs = {e, projected};
+    if (weighted) inputs.push_back(edge_weights);
+    const torch::Tensor loss = (next * probe_next).sum() + (aggregated * probe_aggregated).sum();
+    std::vector<torch::Tensor> result = torch::autograd::grad({loss}, inputs);
+    result.insert(result.begin(), {next.detach(), aggregated.detach()});
+    return result;
+  };
+  const auto kept = run(true), bits = run(false);
+  for (size_t i = 0; i < kept.size(); ++i) {
+    INFO("result " << i << " (next, aggregated, then the gradients of e, projected, edge weights)");
+    CHECK(torch::equal(kept[i], bits[i]));
+    CHECK(bits[i].abs().max().item<double>() > 0.0);
+  }
+}
+
+TEST_CASE("activity bits mask a product's columns and an addend joins its rows as separate passes would",
+          "[learned][kernels]") {
+  if (!DenseKernelApplies(torch::zeros({1, 64}), 64)) return;
+  torch::manual_seed(19);
+  const int64_t rows = 13, inner = 32, columns = 48;
+  const torch::Tensor a = torch::randn({rows, inner}), b = torch::randn({inner, columns});
+  const torch::Tensor activity = torch::randn({rows, columns}), addend = torch::randn({rows, columns});
+  torch::Tensor bits = torch::empty({rows, columns / kPanel}, torch::kInt16);
+  auto* pbits = reinterpret_cast<uint16_t*>(bits.data_ptr<int16_t>());
+  ActivityBits(activity.data_ptr<float>(), rows, columns, pbits);
+  torch::Tensor masked = torch::empty({rows, columns}), summed = torch::empty({rows, columns});
+  DenseProduct product{rows, columns, inner, a.data_ptr<float>(), inner, 1, b.data_ptr<float>(), columns,
+                       nullptr, false, masked.data_ptr<float>(), columns};
+  product.mask_bits = pbits;
+  product.mask_row = columns / kPanel;
+  product.RunSerial();
+  DenseProduct plus = product;
+  plus.mask_bits = nullptr;
+  plus.addend = addend.data_ptr<float>();
+  plus.ld_addend = columns;
+  plus.c = summed.data_ptr<float>();
+  plus.RunSerial();
+  torch::Tensor plain = torch::empty({rows, columns});
+  DenseProduct unmasked = product;
+  unmasked.mask_bits = nullptr;
+  unmasked.c = plain.data_ptr<float>();
+  unmasked.RunSerial();
+  CHECK(torch::equal(masked, torch::where(activity > 0, plain, torch::zeros_like(plain))));
+  CHECK(torch::equal(summed, plain + addend));
+  CHECK(torch::allclose(plain, torch::mm(a, b), 1e-4, 1e-4));
+  CHECK((masked == 0).sum().item<int64_t>() > rows * columns / 4);  // about half the columns were off
 }
 
 }  // namespace
