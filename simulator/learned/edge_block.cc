@@ -149,10 +149,11 @@ struct EdgeBlockFunction : public torch::autograd::Function<EdgeBlockFunction> {
     const EdgeMlpWeights w{first_weight, first_bias, second_weight, second_bias, gamma, beta, eps};
     const EdgeBlockInputs in = CheckedInputs(w, e, projected, senders, receivers, weights, nodes);
     EdgeBlockActivations saved;
-    // Only the second layer's weight gradient needs the hidden activations themselves.
+    // Only the second layer's weight gradient needs the hidden activations themselves, only the
+    // first's the input rows (not keeping them lets the input's memory go to the next block).
     const bool keep_hidden = second_weight.requires_grad();
     auto [e_next, aggregated] = ForwardPass(in, &saved, keep_hidden);
-    ctx->save_for_backward({in.e, in.first_weight, in.second_weight, in.gamma, in.beta, in.weights, in.senders,
+    ctx->save_for_backward({first_weight.requires_grad() ? in.e : torch::Tensor(), in.first_weight, in.second_weight, in.gamma, in.beta, in.weights, in.senders,
                             in.receivers, keep_hidden ? saved.hidden : saved.hidden_bits, saved.normalized,
                             saved.inverse_std});
     ctx->saved_data["nodes"] = nodes;
@@ -162,18 +163,20 @@ struct EdgeBlockFunction : public torch::autograd::Function<EdgeBlockFunction> {
   static variable_list backward(AutogradContext* ctx, variable_list grad_outputs) {
     RECORD_FUNCTION("flowdesign::DenseEdgeBlockBackward", std::vector<c10::IValue>());
     const variable_list saved = ctx->get_saved_variables();
-    const torch::Tensor &e = saved[0], &first_weight = saved[1], &second_weight = saved[2];
+    const torch::Tensor &e = saved[0], &first_weight = saved[1], &second_weight = saved[2];  // e: see forward
     const torch::Tensor &gamma = saved[3], &beta = saved[4], &weights = saved[5];
     const torch::Tensor &senders = saved[6], &receivers = saved[7];
     const torch::Tensor &hidden_or_bits = saved[8], &normalized = saved[9], &inverse_std = saved[10];
     // Either output may be unused downstream (the last block's edges): its gradient is then undefined.
     const torch::Tensor grad_next = Contiguous(grad_outputs[0]), grad_aggregated = Contiguous(grad_outputs[1]);
     const int64_t nodes = ctx->saved_data["nodes"].toInt();
-    const int64_t edges = e.size(0), latent = e.size(1), hidden = first_weight.size(0);
+    const int64_t edges = normalized.size(0), latent = normalized.size(1), hidden = first_weight.size(0);
     bool want[kInputs];
     for (int i = 0; i < kInputs; ++i) want[i] = ctx->needs_input_grad(i);
     const bool bits = hidden_or_bits.scalar_type() == torch::kInt16;
     TORCH_CHECK(!bits || !want[kSecondWeight], "DenseEdgeBlock: the hidden activations were not kept");
+    TORCH_CHECK(e.defined() || !want[kFirstWeight], "DenseEdgeBlock: the input rows were not kept");
+    const torch::TensorOptions options = normalized.options();
 
     // Layout of one block's partial sums of the parameters' gradients.
     const int64_t at_first_weight = 0, at_first_bias = hidden * latent, at_second_weight = at_first_bias + hidden;
@@ -186,12 +189,12 @@ struct EdgeBlockFunction : public torch::autograd::Function<EdgeBlockFunction> {
     std::vector<float> partial(want_parameters ? static_cast<size_t>(blocks * per_block) : 0, 0.0f);
 
     // dz: the gradient of the first layer's pre-activation, kept for the projected rows' scatter.
-    torch::Tensor grad_z = torch::empty({edges, hidden}, e.options());
-    torch::Tensor grad_e = want[kE] ? torch::empty_like(e) : torch::Tensor();
+    torch::Tensor grad_z = torch::empty({edges, hidden}, options);
+    torch::Tensor grad_e = want[kE] ? torch::empty({edges, latent}, options) : torch::Tensor();
     // The edge weights scale the aggregated messages only (zero gradient if those are unused).
     torch::Tensor grad_weights = want[kWeights] ? torch::zeros_like(weights) : torch::Tensor();
     const bool weighted = weights.numel() > 0;
-    const float* pe = e.data_ptr<float>();
+    const float* pe = e.defined() ? e.data_ptr<float>() : nullptr;
     const float* pw = weighted ? weights.data_ptr<float>() : nullptr;
     const int64_t* r = receivers.data_ptr<int64_t>();
     const float* ph = bits ? nullptr : hidden_or_bits.data_ptr<float>();
@@ -259,7 +262,7 @@ struct EdgeBlockFunction : public torch::autograd::Function<EdgeBlockFunction> {
     grads[kE] = grad_e;
     grads[kWeights] = grad_weights;
     if (want_parameters) {
-      const torch::Tensor sums = SumBlocksInOrder(partial, blocks, per_block, e.options());
+      const torch::Tensor sums = SumBlocksInOrder(partial, blocks, per_block, options);
       auto part = [&](int64_t at, torch::IntArrayRef shape) {
         return sums.narrow(0, at, c10::multiply_integers(shape)).view(shape);
       };
@@ -271,7 +274,7 @@ struct EdgeBlockFunction : public torch::autograd::Function<EdgeBlockFunction> {
       if (want[kBeta]) grads[kBeta] = part(at_beta, {latent});
     }
     if (want[kProjected]) {  // dz into the senders' and receivers' parts of the projected rows
-      torch::Tensor grad_projected = torch::zeros({nodes, 2 * hidden}, e.options());
+      torch::Tensor grad_projected = torch::zeros({nodes, 2 * hidden}, options);
       float* pp = grad_projected.data_ptr<float>();
       ForReceiverRuns(r, edges, [&](int64_t e0, int64_t e1) {
         AddRowsToReceivers(pdz, r, e0, e1, hidden, pp + hidden, 2 * hidden);
