@@ -17,6 +17,30 @@ torch::Tensor Parameter(const torch::Tensor& p) {
 
 }  // namespace
 
+GraphPooling GraphPooling::Single(int64_t nodes, int64_t fluid, const torch::TensorOptions& options) {
+  GraphPooling pooling;
+  pooling.fluid_mean = torch::zeros({1, nodes}, options);
+  if (fluid > 0) pooling.fluid_mean.narrow(1, 0, fluid).fill_(1.0 / static_cast<double>(fluid));
+  pooling.node_graph = torch::zeros({nodes}, options.dtype(torch::kInt64));
+  return pooling;
+}
+
+GraphPooling GraphPooling::Concatenate(const std::vector<GraphPooling>& parts) {
+  std::vector<torch::Tensor> means, graphs;
+  int64_t offset = 0;
+  for (const GraphPooling& part : parts) {
+    means.push_back(part.fluid_mean);
+    graphs.push_back(part.node_graph + offset);
+    offset += part.fluid_mean.size(0);
+  }
+  return {torch::block_diag(means), torch::cat(graphs)};
+}
+
+GraphPooling GraphPooling::To(const torch::Device& device) const {
+  if (!fluid_mean.defined()) return *this;
+  return {fluid_mean.to(device), node_graph.to(device)};
+}
+
 ParametersAsConstants::ParametersAsConstants() : previous_(parameters_as_constants) { parameters_as_constants = true; }
 
 ParametersAsConstants::~ParametersAsConstants() { parameters_as_constants = previous_; }
@@ -82,15 +106,32 @@ InteractionBlockImpl::InteractionBlockImpl(const ModelConfig& c) {
   node_projection_ = register_module(
       "node_projection", torch::nn::Linear(torch::nn::LinearOptions(L, 2 * hidden_).bias(false)));
   node_mlp_ = register_module("node_mlp", Mlp(2 * L, c.mlp_hidden_size, c.mlp_hidden_layers, L, true));
+  if (c.global_latent) {
+    global_projection_ = register_module(
+        "global_projection", torch::nn::Linear(torch::nn::LinearOptions(L, hidden_).bias(false)));
+  }
+}
+
+torch::Tensor InteractionBlockImpl::NodeUpdate(const torch::Tensor& h, const torch::Tensor& aggregated,
+                                               const GraphPooling& pooling) {
+  const torch::Tensor input = torch::cat({h, aggregated}, 1);
+  if (global_projection_.is_empty()) return node_mlp_->forward(input);
+  if (!pooling.fluid_mean.defined()) {
+    throw std::invalid_argument("a network with a global latent needs the graph's pooling (GraphPooling)");
+  }
+  const torch::Tensor global = pooling.fluid_mean.mm(h);  // [G, L]
+  const torch::Tensor per_graph = torch::linear(global, Parameter(global_projection_->weight));  // [G, H]
+  return node_mlp_->ForwardFromFirstPreactivation(node_mlp_->FirstPreactivation(input) +
+                                                  per_graph.index_select(0, pooling.node_graph));
 }
 
 std::pair<torch::Tensor, torch::Tensor> InteractionBlockImpl::forward(
     torch::Tensor h, torch::Tensor e, const torch::Tensor& senders, const torch::Tensor& receivers,
-    const torch::Tensor& edge_weights) {
+    const torch::Tensor& edge_weights, const GraphPooling& pooling) {
   const torch::Tensor projected = Project(h);  // [N, 2H]
   if (fused_ && edge_mlp_->HiddenLayers() > 0 && FusedEdgeKernelsApply(e)) {
     const auto [e_next, aggregated] = FusedEdgeUpdate(projected, e, senders, receivers, edge_weights, h.size(0));
-    return {h + node_mlp_->forward(torch::cat({h, aggregated}, 1)), e_next};
+    return {h + NodeUpdate(h, aggregated, pooling), e_next};
   }
   const torch::Tensor from_senders = projected.narrow(1, 0, hidden_).index_select(0, senders);
   const torch::Tensor from_receivers = projected.narrow(1, hidden_, hidden_).index_select(0, receivers);
@@ -98,8 +139,7 @@ std::pair<torch::Tensor, torch::Tensor> InteractionBlockImpl::forward(
   const torch::Tensor e_update = edge_mlp_->ForwardFromFirstPreactivation(z);
   const torch::Tensor messages = edge_weights.defined() ? e_update * edge_weights : e_update;
   const torch::Tensor aggregated = torch::zeros_like(h).index_add(0, receivers, messages);
-  const torch::Tensor h_update = node_mlp_->forward(torch::cat({h, aggregated}, 1));
-  return {h + h_update, e + e_update};
+  return {h + NodeUpdate(h, aggregated, pooling), e + e_update};
 }
 
 std::pair<torch::Tensor, torch::Tensor> InteractionBlockImpl::FusedEdgeUpdate(
@@ -151,10 +191,12 @@ GraphNetworkImpl::GraphNetworkImpl(const ModelConfig& c) : config_(c) {
 
 torch::Tensor GraphNetworkImpl::forward(const torch::Tensor& node_inputs, const torch::Tensor& edge_inputs,
                                         const torch::Tensor& senders, const torch::Tensor& receivers,
-                                        const torch::Tensor& edge_weights) {
+                                        const torch::Tensor& edge_weights, const GraphPooling& pooling) {
   torch::Tensor h = node_encoder_->forward(node_inputs);
   torch::Tensor e = edge_encoder_->forward(edge_inputs);
-  for (InteractionBlock& block : blocks_) std::tie(h, e) = block->forward(h, e, senders, receivers, edge_weights);
+  for (InteractionBlock& block : blocks_) {
+    std::tie(h, e) = block->forward(h, e, senders, receivers, edge_weights, pooling);
+  }
   return decoder_->forward(h);
 }
 
@@ -195,6 +237,7 @@ double ForwardFlops(const ModelConfig& c, int64_t nodes, int64_t edges) {
     macs += nodes * static_cast<double>(L) * 2 * first;              // sender/receiver projections
     macs += edges * MlpMacs(L, H, layers, L);                         // edge MLP (factorized first layer)
     macs += nodes * MlpMacs(2 * L, H, layers, L);                     // node MLP
+    if (c.global_latent) macs += nodes * static_cast<double>(L);     // pooling (graphs' projections: negligible)
   }
   macs += nodes * MlpMacs(L, H, layers, 2);  // decoder
   return 2.0 * macs;

@@ -30,6 +30,18 @@ class ParametersAsConstants {
   bool previous_;
 };
 
+// Which graph each node belongs to, for a network with a global latent (several graphs side by
+// side in one batch must not see each other's fluid).
+struct GraphPooling {
+  torch::Tensor fluid_mean;  // [G, N]: row g averages graph g's fluid nodes (1 / count there, else 0)
+  torch::Tensor node_graph;  // int64 [N]: the graph of every node
+  // One graph of `nodes` nodes whose first `fluid` are fluid.
+  static GraphPooling Single(int64_t nodes, int64_t fluid, const torch::TensorOptions& options);
+  // Graphs side by side, nodes concatenated in the order given.
+  static GraphPooling Concatenate(const std::vector<GraphPooling>& parts);
+  GraphPooling To(const torch::Device& device) const;
+};
+
 // Linear layers with ReLU between them; optional LayerNorm on the output.
 class MlpImpl : public torch::nn::Module {
  public:
@@ -65,10 +77,12 @@ class InteractionBlockImpl : public torch::nn::Module {
   InteractionBlockImpl(const ModelConfig& config);
   // Updates node latents h [N, L] and edge latents e [E, L] in place of the inputs (residual).
   // edge_weights [E, 1] (or undefined: all 1) scale each edge's message in the aggregation.
+  // pooling: required when the config has a global latent, ignored otherwise.
   std::pair<torch::Tensor, torch::Tensor> forward(torch::Tensor h, torch::Tensor e,
                                                   const torch::Tensor& senders,
                                                   const torch::Tensor& receivers,
-                                                  const torch::Tensor& edge_weights);
+                                                  const torch::Tensor& edge_weights,
+                                                  const GraphPooling& pooling = {});
   // Fused CPU kernels for the edge MLP and aggregation (edge_kernels.h) and dense kernels for
   // the layers (dense_layer.h), the default, or the reference composition of LibTorch operators.
   void UseFusedKernels(bool use);
@@ -86,6 +100,10 @@ class InteractionBlockImpl : public torch::nn::Module {
   torch::Tensor Project(const torch::Tensor& h);
   torch::nn::Linear node_projection_{nullptr};  // [W_s; W_r] applied once per node
   Mlp node_mlp_{nullptr};
+  // With a global latent: W_g, adding W_g (mean fluid latent of the node's graph) to the node
+  // MLP's first pre-activation (the same as widening its input by that mean).
+  torch::nn::Linear global_projection_{nullptr};
+  torch::Tensor NodeUpdate(const torch::Tensor& h, const torch::Tensor& aggregated, const GraphPooling& pooling);
   int hidden_ = 0;
   bool fused_ = true;
   bool dense_ = true;
@@ -97,10 +115,11 @@ class GraphNetworkImpl : public torch::nn::Module {
  public:
   explicit GraphNetworkImpl(const ModelConfig& config);
   // node_inputs [N, NodeInputSize], edge_inputs [E, 3], senders/receivers int64 [E],
-  // edge_weights [E, 1] or undefined (all 1). Returns the normalized acceleration [N, 2].
+  // edge_weights [E, 1] or undefined (all 1); pooling: required with a global latent.
+  // Returns the normalized acceleration [N, 2].
   torch::Tensor forward(const torch::Tensor& node_inputs, const torch::Tensor& edge_inputs,
                         const torch::Tensor& senders, const torch::Tensor& receivers,
-                        const torch::Tensor& edge_weights = {});
+                        const torch::Tensor& edge_weights = {}, const GraphPooling& pooling = {});
   const ModelConfig& Config() const { return config_; }
   void UseFusedKernels(bool use);
   // Only the dense layer kernel on or off (benchmarks compare it with LibTorch's linear).

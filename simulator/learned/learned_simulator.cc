@@ -24,7 +24,7 @@ torch::Tensor Pair(const std::array<double, 2>& v) {
 
 StepGraph StepGraph::To(const torch::Device& device) const {
   auto move = [&](const torch::Tensor& t) { return t.defined() ? t.to(device) : t; };
-  return {move(node_inputs), move(edge_inputs), move(senders), move(receivers), move(edge_weights)};
+  return {move(node_inputs), move(edge_inputs), move(senders), move(receivers), move(edge_weights), pooling.To(device)};
 }
 
 torch::Tensor CapsuleTensor(const std::vector<tasks::Capsule>& capsules) {
@@ -109,11 +109,13 @@ StepGraph LearnedSimulator::BuildGraph(const torch::Tensor& window, int fluid_co
   graph.edge_inputs = features.inputs;
   graph.edge_weights = features.weights;
   graph.node_inputs = torch::cat({history, walls, type}, 1);
+  if (config_.global_latent) graph.pooling = GraphPooling::Single(n, fluid_count, window.options());
   return graph;
 }
 
 torch::Tensor LearnedSimulator::PredictNormalizedAcceleration(const StepGraph& graph) {
-  return network_->forward(graph.node_inputs, graph.edge_inputs, graph.senders, graph.receivers, graph.edge_weights);
+  return network_->forward(graph.node_inputs, graph.edge_inputs, graph.senders, graph.receivers, graph.edge_weights,
+                           graph.pooling);
 }
 
 torch::Tensor LearnedSimulator::Step(const torch::Tensor& fluid_window, const torch::Tensor& obstacles,

@@ -22,6 +22,7 @@ struct StepGraph {
   torch::Tensor senders;      // int64 [E]
   torch::Tensor receivers;    // int64 [E]
   torch::Tensor edge_weights; // [E, 1] message weights fading to 0 at the radius, or undefined (off)
+  GraphPooling pooling;       // with a global latent: the nodes' graphs; else undefined
 
   // The same graph with every tensor on `device`.
   StepGraph To(const torch::Device& device) const;

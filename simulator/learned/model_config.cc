@@ -43,6 +43,7 @@ nlohmann::json ModelConfigToJson(const ModelConfig& c) {
           {"mlp_hidden_layers", c.mlp_hidden_layers},
           {"message_passing_steps", c.message_passing_steps},
           {"history", c.history},
+          {"global_latent", c.global_latent},
           {"connectivity_radius_spacings", c.connectivity_radius_spacings},
           {"edge_fade_spacings", c.edge_fade_spacings},
           {"density_projection_iterations", c.density_projection_iterations},
@@ -61,6 +62,7 @@ ModelConfig ModelConfigFromJson(const nlohmann::json& json, const std::string& s
   c.mlp_hidden_layers = merged.at("mlp_hidden_layers").get<int>();
   c.message_passing_steps = merged.at("message_passing_steps").get<int>();
   c.history = merged.at("history").get<int>();
+  c.global_latent = merged.at("global_latent").get<bool>();
   c.connectivity_radius_spacings = merged.at("connectivity_radius_spacings").get<double>();
   c.edge_fade_spacings = merged.at("edge_fade_spacings").get<double>();
   c.density_projection_iterations = merged.at("density_projection_iterations").get<int>();

@@ -14,6 +14,11 @@ struct ModelConfig {
   int mlp_hidden_layers = 2;         // hidden layers per MLP
   int message_passing_steps = 5;     // unshared interaction blocks
   int history = 5;                   // C: number of past velocities fed to the network
+  // Each interaction block's node update also sees the mean latent of its graph's fluid (a
+  // graph-level input, Battaglia et al. 2018), so a particle far from an impact learns of it in
+  // the same step: MPM's pressure crosses a splash in a frame or two, message passing reaches only
+  // blocks x R. Off: the GNS network of Sanchez-Gonzalez et al.
+  bool global_latent = false;
   double connectivity_radius_spacings = 2.5;  // R in particle spacings
   // Width (spacings) of a band inside R over which an edge's messages fade smoothly to zero, so
   // that a neighbour entering the radius changes nothing abruptly and the rollout is continuous

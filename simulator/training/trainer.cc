@@ -44,8 +44,10 @@ double Seconds(Clock::time_point since) { return std::chrono::duration<double>(C
 torch::Tensor BatchLoss(LearnedSimulator& simulator, const std::vector<Example>& batch, const TrainingOptions& options,
                         double normalizer) {
   std::vector<torch::Tensor> nodes, edges, senders, receivers, targets, fluid_rows, weights;
+  std::vector<learned::GraphPooling> poolings;
   int64_t offset = 0;
   for (const Example& e : batch) {
+    if (e.graph.pooling.fluid_mean.defined()) poolings.push_back(e.graph.pooling);
     nodes.push_back(e.graph.node_inputs);
     edges.push_back(e.graph.edge_inputs);
     if (e.graph.edge_weights.defined()) weights.push_back(e.graph.edge_weights);
@@ -56,7 +58,8 @@ torch::Tensor BatchLoss(LearnedSimulator& simulator, const std::vector<Example>&
     offset += e.graph.node_inputs.size(0);
   }
   learned::StepGraph graph{torch::cat(nodes), torch::cat(edges), torch::cat(senders), torch::cat(receivers),
-                           weights.empty() ? torch::Tensor() : torch::cat(weights)};
+                           weights.empty() ? torch::Tensor() : torch::cat(weights),
+                           poolings.empty() ? learned::GraphPooling() : learned::GraphPooling::Concatenate(poolings)};
   const torch::Tensor predicted = simulator.PredictNormalizedAcceleration(graph).index_select(0, torch::cat(fluid_rows));
   const torch::Tensor target = torch::cat(targets);
   namespace F = torch::nn::functional;
@@ -219,9 +222,15 @@ void CopyNetworkParameters(const learned::ModelFile& file, const std::string& pa
   for (const auto& item : simulator.Network()->named_parameters()) {
     const auto found = file.tensors.find(item.key());
     if (grow && found == file.tensors.end()) {
+      // An added block starts as the identity (its LayerNorms output 0), an added global
+      // projection as no input at all.
       int block = -1;
       if (std::sscanf(item.key().c_str(), "block%d.", &block) == 1 && block >= file_blocks) {
         if (item.key().find(".norm.") != std::string::npos) item.value().zero_();
+        continue;
+      }
+      if (item.key().find(".global_projection.") != std::string::npos) {
+        item.value().zero_();
         continue;
       }
     }
@@ -464,7 +473,13 @@ TrainSummary Train(const std::string& data_dir, const TrainConfig& input_config,
                                     std::to_string(config.model.message_passing_steps) +
                                     ": a fine-tune may add blocks, not drop them");
       }
-      CopyNetworkParameters(start_model, o.init_from + ": init_from", simulator, added > 0);
+      if (start_model.config.global_latent && !config.model.global_latent) {
+        throw std::invalid_argument(o.init_from + ": init_from has a global latent and the config not: a fine-tune "
+                                    "may add it, not drop it");
+      }
+      const bool adds_global = config.model.global_latent && !start_model.config.global_latent;
+      CopyNetworkParameters(start_model, o.init_from + ": init_from", simulator, added > 0 || adds_global);
+      if (adds_global) progress("init_from has no global latent: its projections start at zero");
       if (added > 0) {
         progress("init_from has " + std::to_string(start_model.config.message_passing_steps) +
                  " interaction blocks: the " + std::to_string(added) + " after them start as the identity");

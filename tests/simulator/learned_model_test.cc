@@ -497,21 +497,27 @@ TEST_CASE("training can start from another model's weights", "[learned][training
                       Catch::Contains("init_from: the model has no parameter"));
 }
 
-TEST_CASE("a fine-tune may add interaction blocks: they start as the identity and then learn", "[learned][training]") {
-  const std::string data = TinyData("grow");
+TEST_CASE("a fine-tune may add interaction blocks or a global latent: it starts as the source and then learns",
+          "[learned][training]") {
+  const bool add_global = GENERATE(false, true);
+  INFO("adds " << (add_global ? "a global latent" : "two interaction blocks"));
+  const std::string suffix = add_global ? "_global" : "_blocks";
+  const std::string data = TinyData("grow" + suffix);
   const auto quiet = [](const std::string&) {};
-  const std::string source_dir = flowdesign::testing::OutputDir("grow_source");
+  const std::string source_dir = flowdesign::testing::OutputDir("grow_source" + suffix);
   training::Train(data, TinyTrainConfig(5), source_dir, quiet);
 
   training::TrainConfig config = TinyTrainConfig(1);
-  config.model.message_passing_steps += 2;
+  if (add_global) config.model.global_latent = true;
+  else config.model.message_passing_steps += 2;
   config.training.init_from = source_dir + "/checkpoint.fdm";
   config.training.learning_rate = config.training.final_learning_rate = 1e-12;  // the step changes nothing
-  const std::string grown_dir = flowdesign::testing::OutputDir("grow_grown");
+  const std::string grown_dir = flowdesign::testing::OutputDir("grow_grown" + suffix);
   training::Train(data, config, grown_dir, quiet);
   auto source = LoadModel(source_dir + "/checkpoint.fdm");
   auto grown = LoadModel(grown_dir + "/checkpoint.fdm");
-  REQUIRE(grown->Config().message_passing_steps == source->Config().message_passing_steps + 2);
+  REQUIRE(grown->Config().global_latent == add_global);
+  REQUIRE(grown->Config().message_passing_steps == source->Config().message_passing_steps + (add_global ? 0 : 2));
 
   // The grown network predicts what the source predicts, on a real input.
   Scene scene = testing::SmallScene(/*frames=*/12);
@@ -519,26 +525,83 @@ TEST_CASE("a fine-tune may add interaction blocks: they start as the identity an
   {
     std::mt19937_64 rng(1);
     torch::NoGradGuard no_grad;
-    const training::Example example = training::MakeExample(*source, t, 8, 0.0, rng, torch::kCPU);
+    const training::Example example = training::MakeExample(*grown, t, 8, 0.0, rng, torch::kCPU);
     const torch::Tensor before = source->PredictNormalizedAcceleration(example.graph);
     const torch::Tensor after = grown->PredictNormalizedAcceleration(example.graph);
     REQUIRE(before.abs().max().item<double>() > 1e-3);
     CHECK(torch::allclose(after, before, 1e-5, 1e-6));
   }
 
-  // Training moves the new blocks away from the identity.
+  // Training moves the new parameters away from where they started.
   config.training.learning_rate = config.training.final_learning_rate = 3e-3;
   config.training.steps = 10;
-  const std::string trained_dir = flowdesign::testing::OutputDir("grow_trained");
+  const std::string trained_dir = flowdesign::testing::OutputDir("grow_trained" + suffix);
   training::Train(data, config, trained_dir, quiet);
   const ModelFile trained = ReadModelFile(trained_dir + "/checkpoint.fdm");
-  const std::string new_gain = "block" + std::to_string(source->Config().message_passing_steps) + ".node_mlp.norm.weight";
-  CHECK(trained.tensors.at(new_gain).abs().max().item<double>() > 1e-4);
+  const std::string added = add_global ? "block0.global_projection.weight"
+                                       : "block" + std::to_string(source->Config().message_passing_steps) +
+                                             ".node_mlp.norm.weight";
+  CHECK(trained.tensors.at(added).abs().max().item<double>() > 1e-4);
 
-  // Fewer blocks than the source is an error.
-  config.model.message_passing_steps = 1;
-  REQUIRE_THROWS_WITH(training::Train(data, config, flowdesign::testing::OutputDir("grow_fewer"), quiet),
-                      Catch::Contains("init_from has 2 interaction blocks, the config 1"));
+  // Dropping what the source has is an error.
+  if (add_global) {
+    config.model.global_latent = false;
+    config.training.init_from = trained_dir + "/checkpoint.fdm";
+    REQUIRE_THROWS_WITH(training::Train(data, config, flowdesign::testing::OutputDir("grow_drop" + suffix), quiet),
+                        Catch::Contains("init_from has a global latent and the config not"));
+  } else {
+    config.model.message_passing_steps = 1;
+    REQUIRE_THROWS_WITH(training::Train(data, config, flowdesign::testing::OutputDir("grow_drop" + suffix), quiet),
+                        Catch::Contains("init_from has 2 interaction blocks, the config 1"));
+  }
+}
+
+TEST_CASE("a global latent carries news across a graph, never between graphs side by side", "[learned]") {
+  // Two clusters of 4 nodes, each fully connected within itself: no path between them.
+  std::vector<int64_t> senders, receivers;
+  for (int64_t cluster : {0, 4}) {
+    for (int64_t i = 0; i < 4; ++i) {
+      for (int64_t j = 0; j < 4; ++j) {
+        if (i == j) continue;
+        senders.push_back(cluster + i);
+        receivers.push_back(cluster + j);
+      }
+    }
+  }
+  const int64_t e = static_cast<int64_t>(senders.size());
+  const torch::Tensor s = torch::tensor(senders), r = torch::tensor(receivers);
+  ModelConfig config = testing::TinyConfig();
+  torch::manual_seed(3);
+  const torch::Tensor nodes = torch::randn({8, NodeInputSize(config)});
+  const torch::Tensor edges = torch::randn({e, kEdgeInputSize});
+  torch::Tensor moved = nodes.clone();
+  moved[5] += 1.0;  // a node of the second cluster
+  const GraphPooling one_graph = GraphPooling::Single(8, 8, nodes.options());
+  const GraphPooling two_graphs = GraphPooling::Concatenate(
+      {GraphPooling::Single(4, 4, nodes.options()), GraphPooling::Single(4, 4, nodes.options())});
+  torch::NoGradGuard no_grad;
+  auto first_cluster_change = [&](GraphNetwork& network, const GraphPooling& pooling) {
+    const torch::Tensor before = network->forward(nodes, edges, s, r, {}, pooling).narrow(0, 0, 4);
+    const torch::Tensor after = network->forward(moved, edges, s, r, {}, pooling).narrow(0, 0, 4);
+    return (after - before).abs().max().item<double>();
+  };
+
+  GraphNetwork local(config);
+  CHECK(first_cluster_change(local, {}) == 0.0);
+  config.global_latent = true;
+  GraphNetwork global(config);
+  CHECK(first_cluster_change(global, one_graph) > 1e-4);
+  CHECK(first_cluster_change(global, two_graphs) == 0.0);
+  // Side by side, each graph's prediction is the one it gets alone.
+  const torch::Tensor side_by_side = global->forward(nodes, edges, s, r, {}, two_graphs);
+  for (int64_t cluster : {0, 4}) {
+    const torch::Tensor alone =
+        global->forward(nodes.narrow(0, cluster, 4), edges.narrow(0, 3 * cluster, 12),
+                        s.narrow(0, 3 * cluster, 12) - cluster, r.narrow(0, 3 * cluster, 12) - cluster, {},
+                        GraphPooling::Single(4, 4, nodes.options()));
+    CHECK(torch::allclose(side_by_side.narrow(0, cluster, 4), alone, 1e-5, 1e-6));
+  }
+  REQUIRE_THROWS_WITH(global->forward(nodes, edges, s, r), Catch::Contains("needs the graph's pooling"));
 }
 
 TEST_CASE("a weight average is what validation saves, and it resumes exactly", "[learned][training]") {

@@ -10,8 +10,11 @@ namespace flowdesign::simulator::learned {
 namespace {
 
 TEST_CASE("rollout gradient matches central finite differences (double)", "[learned][gradient]") {
+  ModelConfig config = testing::TinyConfig();
+  config.global_latent = GENERATE(false, true);
+  INFO("global latent " << config.global_latent);
   torch::manual_seed(3);
-  LearnedSimulator simulator(testing::TinyConfig(), testing::TypicalNormalization());
+  LearnedSimulator simulator(config, testing::TypicalNormalization());
   simulator.To(torch::kFloat64);
   const Scene scene = testing::SmallScene(/*frames=*/12);
   RolloutSetup setup = MakeRolloutSetup(scene, simulator.Config().history);
