@@ -13,15 +13,32 @@
 // neighbours err alike (as a network's errors do). Either gives the floor of the rollout error
 // that a model of that one-step accuracy could reach.
 //
+// MPM carries state a learned simulator does not see: each particle's volume ratio J (its
+// pressure) and affine velocity C. --one-step-forget WHAT restarts MPM from the reference's
+// exact state at frames 5, 10, ... with part of that state replaced by what positions and
+// velocities show of it, and prints the position error one frame later (as evaluate-model's
+// one-step error): `volume` (J by its best fit on the local density within 2.2 spacings and its
+// square, fitted against the true J of the frame), `volume-history` (the same fit with the
+// velocity divergence of the last 5 frames added), `affine` (C by the least-squares gradient of
+// the neighbours' velocities), `all` (volume-history and affine), `affine-zero` (C = 0) or `none`
+// (0: checks the restarts are exact). --rollout-forget WHAT forgets after every frame and prints
+// the drift as for the perturbations above.
+//
 //   ground_truth_sensitivity [--recipe models/default/recipe.json] [--scenes 24] [--eps 0.01]...
-//                            [--kick SIGMA]... [--smooth-kick SIGMA]... [--bulk-viscosity M2/S] [--shear-viscosity M2/S]
+//                            [--kick SIGMA]... [--smooth-kick SIGMA]... [--one-step-forget WHAT]...
+//                            [--rollout-forget WHAT]... [--bulk-viscosity M2/S] [--shear-viscosity M2/S]
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
+#include <functional>
 #include <random>
+#include <stdexcept>
 #include <string>
+#include <unordered_map>
 #include <vector>
+
+#include <Eigen/Dense>
 
 #include "simulator/data_generation/generate.h"
 #include "simulator/data_generation/scene_sampler.h"
@@ -35,6 +52,7 @@ using namespace flowdesign::simulator;
 using training::Median;
 
 constexpr size_t kTestSplit = 2;
+constexpr double kFitRadiusSpacings = 2.2;  // the default network's connectivity radius
 const std::vector<int> kHorizons = {25, 50, 100, 150};
 
 double Mean(const std::vector<double>& v) {
@@ -94,21 +112,211 @@ struct Kicks {
   }
 };
 
-// MPM of `scene` with a kick after every frame; the drift from `reference` at each horizon.
-std::vector<double> KickedDrift(const Scene& scene, const MpmOptions& mpm, const Trajectory& reference, Kicks kicks,
-                                std::mt19937_64& rng) {
+// MPM of `scene` with `after_frame` applied after every frame; the drift from `reference` at
+// each horizon.
+std::vector<double> PerturbedDrift(const Scene& scene, const MpmOptions& mpm, const Trajectory& reference,
+                                   const std::function<void(MpmSolver&)>& after_frame) {
   MpmSolver solver(scene, mpm);
-  const double to_velocity = scene.particle_spacing_m / scene.frame_dt_s;
   std::vector<double> drift;
   for (int frame = 1; frame <= scene.frames; ++frame) {
     solver.StepFrame();
-    kicks.NewFrame(rng, scene.particle_spacing_m);
-    for (int p = 0; p < solver.ParticleCount(); ++p) solver.AddVelocity(p, to_velocity * kicks.At(solver.Position(p), rng));
+    after_frame(solver);
     for (int h : kHorizons) {
       if (std::min(h, scene.frames) == frame) drift.push_back(MeanDrift(reference, frame, [&](int i) { return solver.Position(i); }));
     }
   }
   return drift;
+}
+
+// Calls visit(i, j, w) for every pair of particles closer than `radius` (i == j included), with
+// the weight w = (1 - r^2 / radius^2)^2 (cell list of radius-sized cells).
+template <typename Visit>
+void ForEachNeighbour(const MpmSolver& solver, double radius, Visit visit) {
+  const int n = solver.ParticleCount();
+  std::unordered_map<int64_t, std::vector<int>> cells;
+  auto key = [](int64_t cx, int64_t cy) { return (cx << 32) ^ (cy & 0xffffffff); };
+  auto cell_of = [&](Vec2 x) {
+    return std::pair<int64_t, int64_t>{static_cast<int64_t>(std::floor(x.x / radius)), static_cast<int64_t>(std::floor(x.y / radius))};
+  };
+  for (int i = 0; i < n; ++i) {
+    const auto [cx, cy] = cell_of(solver.Position(i));
+    cells[key(cx, cy)].push_back(i);
+  }
+  for (int i = 0; i < n; ++i) {
+    const Vec2 x = solver.Position(i);
+    const auto [cx, cy] = cell_of(x);
+    for (int64_t dx = -1; dx <= 1; ++dx) {
+      for (int64_t dy = -1; dy <= 1; ++dy) {
+        const auto it = cells.find(key(cx + dx, cy + dy));
+        if (it == cells.end()) continue;
+        for (int j : it->second) {
+          const Vec2 d = solver.Position(j) - x;
+          const double q = (d.x * d.x + d.y * d.y) / (radius * radius);
+          if (q < 1.0) visit(i, j, (1.0 - q) * (1.0 - q));
+        }
+      }
+    }
+  }
+}
+
+// Each particle's local number density from the positions alone.
+std::vector<double> LocalDensity(const MpmSolver& solver, double radius) {
+  std::vector<double> density(solver.ParticleCount(), 0.0);
+  ForEachNeighbour(solver, radius, [&](int i, int, double w) { density[i] += w; });
+  return density;
+}
+
+// Each particle's weighted least-squares gradient of its neighbours' velocities (row a: the
+// gradient of velocity component a); zero where too few neighbours span the plane.
+std::vector<Eigen::Matrix2d> VelocityGradients(const MpmSolver& solver, double radius) {
+  const int n = solver.ParticleCount();
+  std::vector<Eigen::Matrix2d> moment(n, Eigen::Matrix2d::Zero()), cross(n, Eigen::Matrix2d::Zero());
+  ForEachNeighbour(solver, radius, [&](int i, int j, double w) {
+    const Vec2 dx = solver.Position(j) - solver.Position(i), dv = solver.Velocity(j) - solver.Velocity(i);
+    const Eigen::Vector2d x(dx.x, dx.y), v(dv.x, dv.y);
+    moment[i] += w * x * x.transpose();
+    cross[i] += w * v * x.transpose();
+  });
+  std::vector<Eigen::Matrix2d> gradients(n, Eigen::Matrix2d::Zero());
+  for (int i = 0; i < n; ++i) {
+    if (moment[i].determinant() > 1e-3 * std::pow(radius, 4)) gradients[i] = cross[i] * moment[i].inverse();
+  }
+  return gradients;
+}
+
+// Replaces every particle's affine velocity C (APIC's, the velocity gradient it carries) by the
+// gradient of its neighbours' velocities: what a network that reads the velocities around a
+// particle can know of C.
+void AffineFromVelocities(MpmSolver& solver, double radius) {
+  const std::vector<Eigen::Matrix2d> gradients = VelocityGradients(solver, radius);
+  for (int i = 0; i < solver.ParticleCount(); ++i) {
+    const Eigen::Matrix2d& c = gradients[i];
+    solver.SetAffine(i, static_cast<float>(c(0, 0)), static_cast<float>(c(0, 1)), static_cast<float>(c(1, 0)),
+                     static_cast<float>(c(1, 1)));
+  }
+}
+
+// Replaces every particle's volume ratio J (MPM's hidden pressure state) by its least-squares
+// fit on a constant and the given per-particle feature columns, fitted against the true J of this
+// frame (an oracle fit: the most a linear reading of those features could know), clamped to the
+// frame's range of J (a fit can run wild at spray's odd features). Returns the fraction of J's
+// variance the fit explains, or -1 when J does not vary.
+double VolumeFromFeatures(MpmSolver& solver, const std::vector<std::vector<double>>& columns) {
+  const int n = solver.ParticleCount(), k = static_cast<int>(columns.size()) + 1;
+  Eigen::MatrixXd features(n, k);
+  Eigen::VectorXd j(n);
+  for (int i = 0; i < n; ++i) {
+    features(i, 0) = 1.0;
+    for (int c = 1; c < k; ++c) features(i, c) = columns[c - 1][i];
+    j[i] = solver.VolumeRatio(i);
+  }
+  const Eigen::VectorXd coefficients = (features.transpose() * features).ldlt().solve(features.transpose() * j);
+  const Eigen::VectorXd fit = (features * coefficients).cwiseMax(j.minCoeff()).cwiseMin(j.maxCoeff());
+  for (int i = 0; i < n; ++i) solver.SetVolumeRatio(i, static_cast<float>(fit[i]));
+  const double total = (j.array() - j.mean()).square().sum();
+  // J the same everywhere (before any motion): nothing to explain.
+  return total > 1e-12 * n ? 1.0 - (j - fit).squaredNorm() / total : -1.0;
+}
+
+// The fit on the local density within `radius` and its square (radius 0: no features, every J
+// set to the frame's mean).
+double VolumeFromDensity(MpmSolver& solver, double radius) {
+  if (radius <= 0.0) return VolumeFromFeatures(solver, {});
+  std::vector<double> density = LocalDensity(solver, radius), squared = density;
+  for (double& d : squared) d *= d;
+  return VolumeFromFeatures(solver, {density, squared});
+}
+
+// The divergence of the velocity field at each particle over the last frames (newest first),
+// as a network reading a history of velocities could see it; particles born later read 0.
+struct DivergenceHistory {
+  static constexpr int kFrames = 5;
+  std::vector<std::vector<double>> frames;
+  void Record(const MpmSolver& solver, double radius) {
+    const std::vector<Eigen::Matrix2d> gradients = VelocityGradients(solver, radius);
+    std::vector<double> divergence(gradients.size());
+    for (size_t i = 0; i < gradients.size(); ++i) divergence[i] = gradients[i].trace();
+    frames.insert(frames.begin(), divergence);
+    if (static_cast<int>(frames.size()) > kFrames) frames.pop_back();
+  }
+  // The density, its square and the recorded divergences, as feature columns for n particles.
+  std::vector<std::vector<double>> Columns(const MpmSolver& solver, double radius) const {
+    std::vector<double> density = LocalDensity(solver, radius), squared = density;
+    for (double& d : squared) d *= d;
+    std::vector<std::vector<double>> columns = {density, squared};
+    for (const std::vector<double>& f : frames) {
+      std::vector<double> column(solver.ParticleCount(), 0.0);
+      std::copy(f.begin(), f.end(), column.begin());
+      columns.push_back(column);
+    }
+    return columns;
+  }
+};
+
+// What MPM forgets of its hidden state (--one-step-forget, --rollout-forget), and how well the
+// fits of J explained it (mean over frames).
+struct Forgetting {
+  std::string what;  // none, volume, volume-history, affine, affine-zero or all
+  double explained = 0.0;
+  int fits = 0;
+
+  static bool Known(const std::string& what) {
+    return what == "none" || what == "volume" || what == "volume-history" || what == "affine" || what == "affine-zero" ||
+           what == "all";
+  }
+  // Applies it to `solver` at a frame boundary; `history` holds the last frames' divergences.
+  void Apply(MpmSolver& solver, const DivergenceHistory& history, double radius) {
+    double r2 = -1.0;
+    if (what == "volume") r2 = VolumeFromDensity(solver, radius);
+    if (what == "volume-history" || what == "all") r2 = VolumeFromFeatures(solver, history.Columns(solver, radius));
+    if (r2 >= 0.0) explained += r2, ++fits;
+    if (what == "affine" || what == "all") AffineFromVelocities(solver, radius);
+    if (what == "affine-zero") {
+      for (int p = 0; p < solver.ParticleCount(); ++p) solver.SetAffine(p, 0.0f, 0.0f, 0.0f, 0.0f);
+    }
+  }
+  std::string Explained() const {
+    return fits ? "; J's variance explained " + std::to_string(explained / fits).substr(0, 5) : "";
+  }
+};
+
+// The one-frame error of forgetting MPM's hidden state: from the reference's exact state at
+// frames 5, 10, ..., one frame simulated after `forget` changed the hidden state (it may read the
+// velocity divergence of the last frames), against the
+// reference's next frame (what evaluate-model's one-step position error measures for a network:
+// rms per axis over particles and frames, and of the fluid's mean error per frame, in spacings).
+struct OneStepError {
+  double squared = 0.0, squared_shared = 0.0, components = 0.0;
+  void Add(const MpmSolver& solver, const Trajectory& reference, int frame) {
+    const int alive = solver.ParticleCount();
+    Vec2 mean{0.0, 0.0};
+    for (int i = 0; i < alive; ++i) {
+      const Vec2 d = (1.0 / reference.particle_spacing_m) * (solver.Position(i) - reference.Position(frame, i));
+      squared += d.x * d.x + d.y * d.y;
+      mean = mean + (1.0 / alive) * d;
+    }
+    squared_shared += alive * (mean.x * mean.x + mean.y * mean.y);
+    components += 2.0 * alive;
+  }
+  double Rms() const { return std::sqrt(squared / std::max(1.0, components)); }
+  double SharedRms() const { return std::sqrt(squared_shared / std::max(1.0, components)); }
+};
+
+void AddOneStepErrors(const Scene& scene, const MpmOptions& mpm, const Trajectory& reference,
+                      const std::function<void(MpmSolver&, const DivergenceHistory&)>& forget, OneStepError& error) {
+  const double radius = 2.2 * scene.particle_spacing_m;
+  for (int frame = 5; frame + 1 <= scene.frames; frame += 5) {
+    MpmSolver solver(scene, mpm);
+    DivergenceHistory history;
+    for (int f = 0; f < frame; ++f) {
+      solver.StepFrame();
+      if (f + DivergenceHistory::kFrames >= frame) history.Record(solver, radius);
+    }
+    if (solver.ParticleCount() == 0) continue;
+    forget(solver, history);
+    solver.StepFrame();
+    error.Add(solver, reference, frame + 1);
+  }
 }
 
 void PrintRow(const char* label, double value, const std::vector<std::vector<double>>& drift) {
@@ -125,6 +333,7 @@ int main(int argc, char** argv) {
   std::string recipe_path = "models/default/recipe.json";
   int scenes = 24;
   std::vector<double> eps_values, kick_values, smooth_kick_values;
+  std::vector<std::string> one_step_forget, rollout_forget;
   MpmOptions mpm;
   mpm.shear_viscosity_m2ps = -1.0;  // the recipe's unless --shear-viscosity is given
   for (int i = 1; i + 1 < argc; i += 2) {
@@ -134,10 +343,12 @@ int main(int argc, char** argv) {
     else if (flag == "--eps") eps_values.push_back(std::atof(argv[i + 1]));
     else if (flag == "--kick") kick_values.push_back(std::atof(argv[i + 1]));
     else if (flag == "--smooth-kick") smooth_kick_values.push_back(std::atof(argv[i + 1]));
+    else if (flag == "--one-step-forget") one_step_forget.push_back(argv[i + 1]);
+    else if (flag == "--rollout-forget") rollout_forget.push_back(argv[i + 1]);
     else if (flag == "--bulk-viscosity") mpm.bulk_viscosity_m2ps = std::atof(argv[i + 1]);
     else if (flag == "--shear-viscosity") mpm.shear_viscosity_m2ps = std::atof(argv[i + 1]);
     else {
-      std::fprintf(stderr, "usage: %s [--recipe FILE] [--scenes N] [--eps SPACINGS]... [--kick SIGMA]... [--smooth-kick SIGMA]... [--bulk-viscosity M2/S] [--shear-viscosity M2/S]\n",
+      std::fprintf(stderr, "usage: %s [--recipe FILE] [--scenes N] [--eps SPACINGS]... [--kick SIGMA]... [--smooth-kick SIGMA]... [--one-step-forget WHAT]... [--rollout-forget WHAT]... [--bulk-viscosity M2/S] [--shear-viscosity M2/S]\n",
                    argv[0]);
       return 2;
     }
@@ -146,7 +357,17 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "%s: %s needs a value\n", argv[0], argv[argc - 1]);
     return 2;
   }
-  if (eps_values.empty() && kick_values.empty() && smooth_kick_values.empty()) eps_values = {0.001, 0.01, 0.1};
+  if (eps_values.empty() && kick_values.empty() && smooth_kick_values.empty() && one_step_forget.empty() &&
+      rollout_forget.empty()) eps_values = {0.001, 0.01, 0.1};
+  for (const auto* list : {&one_step_forget, &rollout_forget}) {
+    for (const std::string& what : *list) {
+      if (!Forgetting::Known(what)) {
+        std::fprintf(stderr, "%s: forget none, volume, volume-history, affine, affine-zero or all, not %s\n", argv[0],
+                     what.c_str());
+        return 2;
+      }
+    }
+  }
   const data::Recipe recipe = data::LoadRecipe(recipe_path);
   if (mpm.shear_viscosity_m2ps < 0.0) mpm.shear_viscosity_m2ps = recipe.shear_viscosity_m2ps;
   scenes = std::min(scenes, recipe.test);
@@ -190,11 +411,49 @@ int main(int argc, char** argv) {
         Kicks kicks;
         kicks.smooth = smooth;
         kicks.sigma = sigma;
-        const std::vector<double> d = KickedDrift(scene_list[s], mpm, reference[s], kicks, rng);
+        const double to_velocity = scene_list[s].particle_spacing_m / scene_list[s].frame_dt_s;
+        const std::vector<double> d = PerturbedDrift(scene_list[s], mpm, reference[s], [&](MpmSolver& solver) {
+          kicks.NewFrame(rng, scene_list[s].particle_spacing_m);
+          for (int p = 0; p < solver.ParticleCount(); ++p) solver.AddVelocity(p, to_velocity * kicks.At(solver.Position(p), rng));
+        });
         for (size_t h = 0; h < d.size(); ++h) drift[h].push_back(d[h]);
       }
       PrintRow(smooth ? "smooth kick" : "white kick", sigma, drift);
     }
+  }
+  for (const std::string& what : rollout_forget) {
+    std::vector<std::vector<double>> drift(kHorizons.size());
+    Forgetting forgetting{what};
+    int unstable = 0;
+    for (int s = 0; s < scenes; ++s) {
+      const double radius = kFitRadiusSpacings * scene_list[s].particle_spacing_m;
+      DivergenceHistory history;
+      try {
+        const std::vector<double> d = PerturbedDrift(scene_list[s], mpm, reference[s], [&](MpmSolver& solver) {
+          history.Record(solver, radius);
+          forgetting.Apply(solver, history, radius);
+        });
+        for (size_t h = 0; h < d.size(); ++h) drift[h].push_back(d[h]);
+      } catch (const std::runtime_error& e) {
+        // Without its pressure history the fluid can compress past J = 0 in one frame.
+        ++unstable;
+      }
+    }
+    std::printf("forgetting %s after every frame%s; %d of %d scenes went unstable (left out below)\n", what.c_str(),
+                forgetting.Explained().c_str(), unstable, scenes);
+    PrintRow("forgetting", 0, drift);
+  }
+  for (const std::string& what : one_step_forget) {
+    OneStepError error;
+    Forgetting forgetting{what};
+    for (int s = 0; s < scenes; ++s) {
+      const double radius = kFitRadiusSpacings * scene_list[s].particle_spacing_m;
+      AddOneStepErrors(scene_list[s], mpm, reference[s], [&](MpmSolver& solver, const DivergenceHistory& history) {
+        forgetting.Apply(solver, history, radius);
+      }, error);
+    }
+    std::printf("one frame after forgetting %-14s position error %.4f spacings rms per axis, shared by the whole fluid %.4f%s\n",
+                what.c_str(), error.Rms(), error.SharedRms(), forgetting.Explained().c_str());
   }
   return 0;
 }

@@ -59,6 +59,16 @@ class MpmSolver {
     vy_[i] += static_cast<float>(dv.y);
   }
   float VolumeRatio(int i) const { return J_[i]; }
+  // Sets particle i's volume ratio between frames (sensitivity studies: how much MPM's hidden
+  // pressure state matters).
+  void SetVolumeRatio(int i, float j) { J_[i] = j; }
+  // Sets particle i's affine velocity (APIC's C, row-major) between frames (sensitivity studies).
+  void SetAffine(int i, float c00, float c01, float c10, float c11) {
+    c00_[i] = c00;
+    c01_[i] = c01;
+    c10_[i] = c10;
+    c11_[i] = c11;
+  }
   const MpmStats& Stats() const { return stats_; }
   double CellSize() const { return dx_; }
 

@@ -1,5 +1,6 @@
-// Ground-truth MPM: validation against the Martin & Moyce dam break, conservation, bulk and
-// shear viscosity, solid boundaries (a thin tilted segment), determinism across thread counts, bad input.
+// Ground-truth MPM: validation against the Martin & Moyce dam break, conservation, its hidden
+// state (volume ratio, affine velocity), bulk and shear viscosity, solid boundaries (a thin
+// tilted segment), determinism across thread counts, bad input.
 #include <algorithm>
 #include <cmath>
 #include <cstring>
@@ -8,6 +9,7 @@
 #include <limits>
 #include <sstream>
 #include <string>
+#include <tuple>
 #include <vector>
 
 #include <catch2/catch.hpp>
@@ -190,6 +192,51 @@ TEST_CASE("a velocity added to a falling block carries it that much further", "[
     REQUIRE(shift.x == Approx(dv.x * 5 * scene.frame_dt_s).margin(1e-5));
     REQUIRE(shift.y == Approx(dv.y * 5 * scene.frame_dt_s).margin(1e-5));
   }
+}
+
+TEST_CASE("a volume ratio or affine velocity set between frames drives the next frames", "[mpm][conservation]") {
+  // MPM's hidden state: J is the pressure (K (1 - J)), C the velocity gradient a particle
+  // carries to the grid. A weightless block at rest set to J < 1 expands, J > 1 contracts. Set
+  // to C = omega [[0, -1], [1, 0]] (a rigid rotation's gradient, row a = gradient of velocity
+  // component a) it starts to turn, with the angular momentum APIC conserves: each particle's
+  // affine part holds m dx^2 / 4 (c10 - c01) = m omega dx^2 / 2 (quadratic B-splines, cell dx),
+  // so turning rigidly at omega' it holds omega' (sum r^2 + N dx^2 / 2) = N omega dx^2 / 2; the
+  // transposed C turns it the other way. A swapped or mis-signed component fails one of them.
+  Scene scene = EmptyScene({{0.0, 0.0}, {1.0, 1.0}}, 0.01, 0.005, 4);
+  scene.gravity = {0.0, 0.0};
+  AddBlock(scene, {{0.4, 0.4}, {0.6, 0.6}});
+  const Vec2 centre{0.5, 0.5};
+  const double omega = 2.0;  // 1/s
+  auto run = [&](auto set_state) {
+    MpmSolver solver(scene, Threads(1));
+    solver.StepFrame();
+    for (int p = 0; p < solver.ParticleCount(); ++p) set_state(solver, p);
+    for (int frame = 2; frame <= scene.frames; ++frame) solver.StepFrame();
+    double spread = 0.0, angular_momentum = 0.0, rigid = 0.0;
+    for (int p = 0; p < solver.ParticleCount(); ++p) {
+      const Vec2 r = solver.Position(p) - centre, v = solver.Velocity(p);
+      spread += std::sqrt(Dot(r, r)) / solver.ParticleCount();
+      angular_momentum += r.x * v.y - r.y * v.x;
+      rigid += Dot(r, r);
+    }
+    const double affine = solver.ParticleCount() * solver.CellSize() * solver.CellSize() / 2.0;
+    // spread (m), angular velocity (1/s), and what APIC's conservation gives after a set C = omega
+    return std::tuple{spread, angular_momentum / rigid, omega * affine / (rigid + affine)};
+  };
+  const auto [spread_rest, turn_rest, unused_rest] = run([](MpmSolver&, int) {});
+  const auto [spread_compressed, turn_compressed, unused_c] = run([](MpmSolver& s, int p) { s.SetVolumeRatio(p, 0.99f); });
+  const auto [spread_stretched, turn_stretched, unused_s] = run([](MpmSolver& s, int p) { s.SetVolumeRatio(p, 1.01f); });
+  const float w = static_cast<float>(omega);
+  const auto [spread_turning, turn, expected] = run([&](MpmSolver& s, int p) { s.SetAffine(p, 0.0f, -w, w, 0.0f); });
+  const auto [spread_back, turn_back, expected_back] = run([&](MpmSolver& s, int p) { s.SetAffine(p, 0.0f, w, -w, 0.0f); });
+  INFO("spread (m): at rest " << spread_rest << ", J 0.99 " << spread_compressed << ", J 1.01 " << spread_stretched
+                              << "; angular velocity (1/s): at rest " << turn_rest << ", C turning " << turn
+                              << ", transposed " << turn_back << ", from APIC's conservation " << expected);
+  REQUIRE(spread_compressed > spread_rest + 1e-4);
+  REQUIRE(spread_stretched < spread_rest - 1e-4);
+  REQUIRE(std::abs(turn_rest) < 1e-6);
+  REQUIRE(turn == Approx(expected).epsilon(0.05));
+  REQUIRE(turn_back == Approx(-expected_back).epsilon(0.05));
 }
 
 TEST_CASE("bulk viscosity damps the water hammer of a block hitting the floor", "[mpm][viscosity]") {
