@@ -35,7 +35,6 @@
 #include <random>
 #include <stdexcept>
 #include <string>
-#include <unordered_map>
 #include <vector>
 
 #include <Eigen/Dense>
@@ -43,6 +42,7 @@
 #include "simulator/data_generation/generate.h"
 #include "simulator/data_generation/scene_sampler.h"
 #include "simulator/ground_truth/mpm_solver.h"
+#include "simulator/learned/radius_graph.h"
 #include "simulator/training/evaluation.h"
 
 namespace {
@@ -129,33 +129,22 @@ std::vector<double> PerturbedDrift(const Scene& scene, const MpmOptions& mpm, co
 }
 
 // Calls visit(i, j, w) for every pair of particles closer than `radius` (i == j included), with
-// the weight w = (1 - r^2 / radius^2)^2 (cell list of radius-sized cells).
+// the weight w = (1 - r^2 / radius^2)^2; the pairs come from the learned simulator's cell list.
 template <typename Visit>
 void ForEachNeighbour(const MpmSolver& solver, double radius, Visit visit) {
   const int n = solver.ParticleCount();
-  std::unordered_map<int64_t, std::vector<int>> cells;
-  auto key = [](int64_t cx, int64_t cy) { return (cx << 32) ^ (cy & 0xffffffff); };
-  auto cell_of = [&](Vec2 x) {
-    return std::pair<int64_t, int64_t>{static_cast<int64_t>(std::floor(x.x / radius)), static_cast<int64_t>(std::floor(x.y / radius))};
-  };
+  std::vector<float> xy(2 * static_cast<size_t>(n));
   for (int i = 0; i < n; ++i) {
-    const auto [cx, cy] = cell_of(solver.Position(i));
-    cells[key(cx, cy)].push_back(i);
+    xy[2 * i] = static_cast<float>(solver.Position(i).x);
+    xy[2 * i + 1] = static_cast<float>(solver.Position(i).y);
   }
-  for (int i = 0; i < n; ++i) {
-    const Vec2 x = solver.Position(i);
-    const auto [cx, cy] = cell_of(x);
-    for (int64_t dx = -1; dx <= 1; ++dx) {
-      for (int64_t dy = -1; dy <= 1; ++dy) {
-        const auto it = cells.find(key(cx + dx, cy + dy));
-        if (it == cells.end()) continue;
-        for (int j : it->second) {
-          const Vec2 d = solver.Position(j) - x;
-          const double q = (d.x * d.x + d.y * d.y) / (radius * radius);
-          if (q < 1.0) visit(i, j, (1.0 - q) * (1.0 - q));
-        }
-      }
-    }
+  for (int i = 0; i < n; ++i) visit(i, i, 1.0);
+  const learned::EdgeList edges = learned::RadiusGraph(xy.data(), n, std::vector<uint8_t>(n, 1), radius);
+  for (size_t e = 0; e < edges.senders.size(); ++e) {
+    const int i = static_cast<int>(edges.receivers[e]), j = static_cast<int>(edges.senders[e]);
+    const Vec2 d = solver.Position(j) - solver.Position(i);
+    const double q = (d.x * d.x + d.y * d.y) / (radius * radius);
+    visit(i, j, (1.0 - q) * (1.0 - q));
   }
 }
 
@@ -218,13 +207,11 @@ double VolumeFromFeatures(MpmSolver& solver, const std::vector<std::vector<doubl
   return total > 1e-12 * n ? 1.0 - (j - fit).squaredNorm() / total : -1.0;
 }
 
-// The fit on the local density within `radius` and its square (radius 0: no features, every J
-// set to the frame's mean).
-double VolumeFromDensity(MpmSolver& solver, double radius) {
-  if (radius <= 0.0) return VolumeFromFeatures(solver, {});
+// The local density within `radius` and its square, as feature columns for a fit of J.
+std::vector<std::vector<double>> DensityColumns(const MpmSolver& solver, double radius) {
   std::vector<double> density = LocalDensity(solver, radius), squared = density;
   for (double& d : squared) d *= d;
-  return VolumeFromFeatures(solver, {density, squared});
+  return {density, squared};
 }
 
 // The divergence of the velocity field at each particle over the last frames (newest first),
@@ -239,11 +226,9 @@ struct DivergenceHistory {
     frames.insert(frames.begin(), divergence);
     if (static_cast<int>(frames.size()) > kFrames) frames.pop_back();
   }
-  // The density, its square and the recorded divergences, as feature columns for n particles.
+  // The density columns and the recorded divergences, as feature columns for a fit of J.
   std::vector<std::vector<double>> Columns(const MpmSolver& solver, double radius) const {
-    std::vector<double> density = LocalDensity(solver, radius), squared = density;
-    for (double& d : squared) d *= d;
-    std::vector<std::vector<double>> columns = {density, squared};
+    std::vector<std::vector<double>> columns = DensityColumns(solver, radius);
     for (const std::vector<double>& f : frames) {
       std::vector<double> column(solver.ParticleCount(), 0.0);
       std::copy(f.begin(), f.end(), column.begin());
@@ -260,6 +245,7 @@ struct Forgetting {
   double explained = 0.0;
   int fits = 0;
 
+  bool NeedsHistory() const { return what == "volume-history" || what == "all"; }
   static bool Known(const std::string& what) {
     return what == "none" || what == "volume" || what == "volume-history" || what == "affine" || what == "affine-zero" ||
            what == "all";
@@ -267,7 +253,7 @@ struct Forgetting {
   // Applies it to `solver` at a frame boundary; `history` holds the last frames' divergences.
   void Apply(MpmSolver& solver, const DivergenceHistory& history, double radius) {
     double r2 = -1.0;
-    if (what == "volume") r2 = VolumeFromDensity(solver, radius);
+    if (what == "volume") r2 = VolumeFromFeatures(solver, DensityColumns(solver, radius));
     if (what == "volume-history" || what == "all") r2 = VolumeFromFeatures(solver, history.Columns(solver, radius));
     if (r2 >= 0.0) explained += r2, ++fits;
     if (what == "affine" || what == "all") AffineFromVelocities(solver, radius);
@@ -281,8 +267,7 @@ struct Forgetting {
 };
 
 // The one-frame error of forgetting MPM's hidden state: from the reference's exact state at
-// frames 5, 10, ..., one frame simulated after `forget` changed the hidden state (it may read the
-// velocity divergence of the last frames), against the
+// frames 5, 10, ..., one frame simulated after `forgetting` changed the hidden state, against the
 // reference's next frame (what evaluate-model's one-step position error measures for a network:
 // rms per axis over particles and frames, and of the fluid's mean error per frame, in spacings).
 struct OneStepError {
@@ -302,18 +287,18 @@ struct OneStepError {
   double SharedRms() const { return std::sqrt(squared_shared / std::max(1.0, components)); }
 };
 
-void AddOneStepErrors(const Scene& scene, const MpmOptions& mpm, const Trajectory& reference,
-                      const std::function<void(MpmSolver&, const DivergenceHistory&)>& forget, OneStepError& error) {
-  const double radius = 2.2 * scene.particle_spacing_m;
+void AddOneStepErrors(const Scene& scene, const MpmOptions& mpm, const Trajectory& reference, Forgetting& forgetting,
+                      OneStepError& error) {
+  const double radius = kFitRadiusSpacings * scene.particle_spacing_m;
   for (int frame = 5; frame + 1 <= scene.frames; frame += 5) {
     MpmSolver solver(scene, mpm);
     DivergenceHistory history;
     for (int f = 0; f < frame; ++f) {
       solver.StepFrame();
-      if (f + DivergenceHistory::kFrames >= frame) history.Record(solver, radius);
+      if (forgetting.NeedsHistory() && f + DivergenceHistory::kFrames >= frame) history.Record(solver, radius);
     }
     if (solver.ParticleCount() == 0) continue;
-    forget(solver, history);
+    forgetting.Apply(solver, history, radius);
     solver.StepFrame();
     error.Add(solver, reference, frame + 1);
   }
@@ -430,7 +415,7 @@ int main(int argc, char** argv) {
       DivergenceHistory history;
       try {
         const std::vector<double> d = PerturbedDrift(scene_list[s], mpm, reference[s], [&](MpmSolver& solver) {
-          history.Record(solver, radius);
+          if (forgetting.NeedsHistory()) history.Record(solver, radius);
           forgetting.Apply(solver, history, radius);
         });
         for (size_t h = 0; h < d.size(); ++h) drift[h].push_back(d[h]);
@@ -446,12 +431,7 @@ int main(int argc, char** argv) {
   for (const std::string& what : one_step_forget) {
     OneStepError error;
     Forgetting forgetting{what};
-    for (int s = 0; s < scenes; ++s) {
-      const double radius = kFitRadiusSpacings * scene_list[s].particle_spacing_m;
-      AddOneStepErrors(scene_list[s], mpm, reference[s], [&](MpmSolver& solver, const DivergenceHistory& history) {
-        forgetting.Apply(solver, history, radius);
-      }, error);
-    }
+    for (int s = 0; s < scenes; ++s) AddOneStepErrors(scene_list[s], mpm, reference[s], forgetting, error);
     std::printf("one frame after forgetting %-14s position error %.4f spacings rms per axis, shared by the whole fluid %.4f%s\n",
                 what.c_str(), error.Rms(), error.SharedRms(), forgetting.Explained().c_str());
   }
