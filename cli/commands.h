@@ -6,6 +6,8 @@
 
 #include <CLI/CLI.hpp>
 
+#include "simulator/ground_truth_step.h"
+
 namespace flowdesign::cli {
 
 using Action = std::function<int()>;
@@ -24,7 +26,8 @@ void AddValidateCommand(CLI::App& root, Action& action);
 void AddSimulateCommand(CLI::App& root, Action& action);
 void AddRenderCommand(CLI::App& root, Action& action);
 void AddGenerateCommand(CLI::App& root, Action& action);
-void AddTrainCommand(CLI::App& root, Action& action);
+// `ground_truth`: for pushforward_restart_targets, where the program has the ground truth.
+void AddTrainCommand(CLI::App& root, Action& action, simulator::GroundTruthStep ground_truth = {});
 void AddEvaluateModelCommand(CLI::App& root, Action& action);
 void AddDesignCommand(CLI::App& root, Action& action);
 void AddExportCommand(CLI::App& root, Action& action);

@@ -1,6 +1,7 @@
 // flowdesign: the command line. Thin: parses arguments, calls the libraries, prints.
 #include "cli/commands.h"
 #include "cli/run_app.h"
+#include "simulator/ground_truth/mpm_solver.h"
 #include "simulator/learned/blas_kernels.h"
 
 int main(int argc, char** argv) {
@@ -14,7 +15,7 @@ int main(int argc, char** argv) {
   AddSimulateCommand(app, action);
   AddRenderCommand(app, action);
   AddGenerateCommand(app, action);
-  AddTrainCommand(app, action);
+  AddTrainCommand(app, action, flowdesign::simulator::MpmGroundTruthStep());
   AddEvaluateModelCommand(app, action);
   AddDesignCommand(app, action);
   AddExportCommand(app, action);

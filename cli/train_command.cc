@@ -6,7 +6,7 @@
 
 namespace flowdesign::cli {
 
-void AddTrainCommand(CLI::App& root, Action& action) {
+void AddTrainCommand(CLI::App& root, Action& action, simulator::GroundTruthStep ground_truth) {
   auto* cmd = root.add_subcommand("train", "Train the learned simulator (resumes from OUT/checkpoint.fdm)");
   auto data = std::make_shared<std::string>();
   auto config = std::make_shared<std::string>();
@@ -33,9 +33,8 @@ void AddTrainCommand(CLI::App& root, Action& action) {
       if (*steps > 0) train_config.training.steps = *steps;
       if (*threads >= 0) train_config.training.threads = *threads;
       if (!init_from->empty()) train_config.training.init_from = *init_from;
-      const auto summary = simulator::training::Train(*data, train_config, *out, [](const std::string& line) {
-        std::cerr << line << "\n";
-      });
+      const auto summary = simulator::training::Train(
+          *data, train_config, *out, [](const std::string& line) { std::cerr << line << "\n"; }, ground_truth);
       std::cout << (summary.finished ? "finished" : "stopped (resume with the same command)") << " at step "
                 << summary.steps << "; best validation rollout error " << summary.best_validation_error_spacings
                 << " spacings; model: " << summary.model_path << "\n";

@@ -3,6 +3,9 @@
 // -DFLOWDESIGN_LEARNED_ONLY=ON, e.g. a GPU box).
 #include "cli/commands.h"
 #include "cli/run_app.h"
+#ifdef FLOWDESIGN_WITH_GENERATE
+#include "simulator/ground_truth/mpm_solver.h"
+#endif
 #include "simulator/learned/blas_kernels.h"
 
 int main(int argc, char** argv) {
@@ -11,7 +14,11 @@ int main(int argc, char** argv) {
   CLI::App app{"flowdesign-train: train flowdesign's learned simulator"};
   app.require_subcommand(1);
   Action action;
+#ifdef FLOWDESIGN_WITH_GENERATE
+  AddTrainCommand(app, action, flowdesign::simulator::MpmGroundTruthStep());
+#else
   AddTrainCommand(app, action);
+#endif
 #ifdef FLOWDESIGN_WITH_GENERATE
   AddGenerateCommand(app, action);
 #endif

@@ -59,6 +59,9 @@ void SaveTrajectory(const Trajectory& t, const std::string& directory) {
   WriteNpy(dir + "birth_velocity.npy", {t.particle_count, 2}, t.birth_velocity.data());
   const std::vector<int32_t> types(t.particle_count, 0);
   WriteNpy(dir + "particle_type.npy", {t.particle_count}, types.data());
+  if (!t.mpm_state.empty()) {
+    WriteNpy(dir + "mpm_state.npy", {t.frame_count, t.particle_count, kMpmStateWidth}, t.mpm_state.data());
+  }
   json meta;
   meta["format_version"] = kTrajectoryFormatVersion;
   meta["simulator"] = t.simulator;
@@ -133,6 +136,14 @@ Trajectory LoadTrajectory(const std::string& directory) {
   t.positions = std::move(positions.data);
   t.birth_frame = std::move(birth.data);
   t.birth_velocity = std::move(birth_velocity.data);
+  if (std::filesystem::exists(dir + "mpm_state.npy")) {
+    NpyArray<float> state = ReadNpyFloat(dir + "mpm_state.npy");
+    if (state.shape != std::vector<int64_t>{t.frame_count, t.particle_count, kMpmStateWidth}) {
+      throw std::runtime_error(dir + "mpm_state.npy: expected shape [frames, particles, " +
+                               std::to_string(kMpmStateWidth) + "] matching positions.npy");
+    }
+    t.mpm_state = std::move(state.data);
+  }
   return t;
 }
 

@@ -4,6 +4,8 @@
 //   birth_frame.npy  int32   [particles]                 (0 for fluid present at t = 0)
 //   birth_velocity.npy float32 [particles, 2]            (m/s when the particle appears)
 //   particle_type.npy int32  [particles]                 (0 = fluid)
+//   mpm_state.npy    float32 [frames + 1, particles, 7]  (optional: MPM's velocity, J and C;
+//                                                         see kMpmStateWidth; NaN before birth)
 //   metadata.json    bounds, frame_dt, particle_spacing, gravity, solids (capsules), regions,
 //                    particle type names, simulator name, format_version
 #pragma once
@@ -18,6 +20,11 @@
 namespace flowdesign::simulator {
 
 inline constexpr int kTrajectoryFormatVersion = 2;
+
+// What MPM carries of a particle between frames besides its position, in this order: velocity
+// (x, y), volume ratio J (the pressure) and affine velocity C (row-major). With the positions it is
+// the whole state, so a simulation can be restarted at any frame from a recording of it.
+inline constexpr int kMpmStateWidth = 7;
 
 struct Trajectory {
   Box domain;
@@ -35,6 +42,9 @@ struct Trajectory {
   // [particle_count][2], m/s at the birth frame: a learned rollout assumes this velocity
   // before the particle appears, so training windows reaching back past the birth use it too.
   std::vector<float> birth_velocity;
+  // [frame_count][particle_count][kMpmStateWidth] when the ground truth recorded its state
+  // (data recipes' record_mpm_state), else empty.
+  std::vector<float> mpm_state;
 
   bool Alive(int frame, int particle) const { return birth_frame[particle] <= frame; }
   Vec2 Position(int frame, int particle) const {

@@ -30,6 +30,7 @@ nlohmann::json RecipeToJson(const Recipe& r) {
           {"frame_dt", r.frame_dt_s},
           {"frames", r.frames},
           {"shear_viscosity", r.shear_viscosity_m2ps},
+          {"record_mpm_state", r.record_mpm_state},
           {"blocks", RangeJson(r.blocks)},
           {"block_size", RangeJson(r.block_size_m)},
           {"block_speed", RangeJson(r.block_speed_mps)},
@@ -76,6 +77,7 @@ Recipe RecipeFromJson(const nlohmann::json& json, const std::string& source) {
     r.frame_dt_s = merged.at("frame_dt").get<double>();
     r.frames = merged.at("frames").get<int>();
     r.shear_viscosity_m2ps = merged.at("shear_viscosity").get<double>();
+    r.record_mpm_state = merged.at("record_mpm_state").get<bool>();
     auto range = [&](const char* key) {
       const auto& v = merged.at(key);
       if (!v.is_array() || v.size() != 2) throw fail(key, "must be [min, max]");

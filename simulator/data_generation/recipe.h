@@ -30,6 +30,10 @@ struct Recipe {
   int frames = 150;
   // The ground truth's kinematic shear viscosity (MpmOptions::shear_viscosity_m2ps).
   double shear_viscosity_m2ps = 0.0;
+  // Record MPM's whole particle state per frame (mpm_state.npy, 4.5x the positions' size), so
+  // that training can restart the ground truth from states a learned rollout reached
+  // (pushforward_restart_targets).
+  bool record_mpm_state = false;
   Range blocks{1, 2};                 // number of water blocks (integer range)
   Range block_size_m{0.06, 0.22};     // width and height of each block
   Range block_speed_mps{0.0, 0.6};    // initial speed, random direction

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <limits>
 #include <stdexcept>
 #include <string>
 
@@ -109,6 +110,19 @@ void MpmSolver::AddParticle(Vec2 position, Vec2 velocity) {
   stripe_.push_back(0);
   ProjectParticle(static_cast<int>(px_.size()) - 1);
   max_speed_ = std::max(max_speed_, std::hypot(vx_.back(), vy_.back()));
+}
+
+void MpmSolver::State(int i, float* out) const {
+  const float state[kMpmStateWidth] = {vx_[i], vy_[i], J_[i], c00_[i], c01_[i], c10_[i], c11_[i]};
+  std::copy(state, state + kMpmStateWidth, out);
+}
+
+void MpmSolver::SetState(int i, const float* state) {
+  vx_[i] = state[0];
+  vy_[i] = state[1];
+  J_[i] = state[2];
+  SetAffine(i, state[3], state[4], state[5], state[6]);
+  max_speed_ = std::max(max_speed_, std::hypot(vx_[i], vy_[i]));
 }
 
 void MpmSolver::PrecomputeNodeBoundaries() {
@@ -388,16 +402,21 @@ float MpmSolver::GridToParticle(float dt) {
 }
 
 Trajectory SimulateMpm(const Scene& scene, const MpmOptions& options, const FrameProgress& progress,
-                       MpmStats* stats) {
+                       MpmStats* stats, bool record_state) {
   MpmSolver solver(scene, options);
   Trajectory trajectory = EmptyTrajectory(scene, TotalParticleCount(scene), scene.frames + 1);
   trajectory.simulator = "mpm";
+  if (record_state) {
+    trajectory.mpm_state.assign(trajectory.positions.size() / 2 * kMpmStateWidth,
+                                std::numeric_limits<float>::quiet_NaN());
+  }
   auto record = [&](int frame) {
     for (int p = 0; p < solver.ParticleCount(); ++p) {
       const Vec2 x = solver.Position(p);
-      const size_t k = (static_cast<size_t>(frame) * trajectory.particle_count + p) * 2;
-      trajectory.positions[k] = static_cast<float>(x.x);
-      trajectory.positions[k + 1] = static_cast<float>(x.y);
+      const size_t k = static_cast<size_t>(frame) * trajectory.particle_count + p;
+      trajectory.positions[2 * k] = static_cast<float>(x.x);
+      trajectory.positions[2 * k + 1] = static_cast<float>(x.y);
+      if (record_state) solver.State(p, &trajectory.mpm_state[k * kMpmStateWidth]);
     }
   };
   auto record_births = [&](int first, int frame) {
@@ -419,6 +438,36 @@ Trajectory SimulateMpm(const Scene& scene, const MpmOptions& options, const Fram
   }
   if (stats != nullptr) *stats = solver.Stats();
   return trajectory;
+}
+
+std::vector<Vec2> StepFrameFrom(const Scene& scene, const MpmOptions& options, const std::vector<Vec2>& positions,
+                                const std::vector<float>& states) {
+  if (states.size() != positions.size() * kMpmStateWidth) {
+    throw std::invalid_argument("StepFrameFrom: " + std::to_string(states.size()) + " state values for " +
+                                std::to_string(positions.size()) + " particles (expected " +
+                                std::to_string(kMpmStateWidth) + " each)");
+  }
+  Scene start = scene;
+  start.fluid_positions = positions;
+  start.fluid_velocities.assign(positions.size(), Vec2{0.0, 0.0});
+  start.emitters.clear();
+  start.frames = 1;
+  MpmSolver solver(start, options);
+  for (int i = 0; i < solver.ParticleCount(); ++i) solver.SetState(i, &states[static_cast<size_t>(i) * kMpmStateWidth]);
+  solver.StepFrame();
+  std::vector<Vec2> next(positions.size());
+  for (int i = 0; i < solver.ParticleCount(); ++i) next[i] = solver.Position(i);
+  return next;
+}
+
+GroundTruthStep MpmGroundTruthStep() {
+  return [](const Scene& scene, double shear_viscosity_m2ps, const std::vector<Vec2>& positions,
+            const std::vector<float>& states) {
+    MpmOptions options;
+    options.threads = 1;
+    options.shear_viscosity_m2ps = shear_viscosity_m2ps;
+    return StepFrameFrom(scene, options, positions, states);
+  };
 }
 
 }  // namespace flowdesign::simulator

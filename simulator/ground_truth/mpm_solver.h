@@ -14,6 +14,7 @@
 #include <Eigen/Core>
 
 #include "simulator/ground_truth/solid_field.h"
+#include "simulator/ground_truth_step.h"
 #include "simulator/scene.h"
 #include "simulator/trajectory.h"
 
@@ -69,6 +70,10 @@ class MpmSolver {
     c10_[i] = c10;
     c11_[i] = c11;
   }
+  // Particle i's state (kMpmStateWidth floats, see trajectory.h) into `out`.
+  void State(int i, float* out) const;
+  // Sets particle i's velocity, J and C from a recorded state between frames.
+  void SetState(int i, const float* state);
   const MpmStats& Stats() const { return stats_; }
   double CellSize() const { return dx_; }
 
@@ -132,8 +137,18 @@ class MpmSolver {
 using FrameProgress = std::function<void(int frame, int particles)>;
 
 // Simulates all frames of the scene and returns the trajectory (frames + 1 frames); `stats`
-// (optional) receives the substep counts.
-Trajectory SimulateMpm(const Scene& scene, const MpmOptions& options,
-                       const FrameProgress& progress = {}, MpmStats* stats = nullptr);
+// (optional) receives the substep counts. With record_state the trajectory's mpm_state holds
+// every particle's state at every frame.
+Trajectory SimulateMpm(const Scene& scene, const MpmOptions& options, const FrameProgress& progress = {},
+                       MpmStats* stats = nullptr, bool record_state = false);
+
+// One frame of MPM from a state that need not be one MPM reached itself (e.g. a learned
+// rollout's): the scene's solids, domain and frame step with the given particle positions and
+// states (kMpmStateWidth floats each), no emitters. Returns the positions one frame later.
+std::vector<Vec2> StepFrameFrom(const Scene& scene, const MpmOptions& options, const std::vector<Vec2>& positions,
+                                const std::vector<float>& states);
+// StepFrameFrom with MPM's default options but the shear viscosity, on one thread (training
+// builds examples in parallel): the ground truth that `generate` simulates.
+GroundTruthStep MpmGroundTruthStep();
 
 }  // namespace flowdesign::simulator

@@ -30,6 +30,18 @@ TrajectoryTensors ToTensors(const Trajectory& trajectory, int history) {
   t.domain = trajectory.domain;
   t.particle_spacing_m = trajectory.particle_spacing_m;
   t.frame_dt_s = trajectory.frame_dt_s;
+  t.scene.domain = trajectory.domain;
+  t.scene.gravity = trajectory.gravity;
+  t.scene.particle_spacing_m = trajectory.particle_spacing_m;
+  t.scene.frame_dt_s = trajectory.frame_dt_s;
+  t.scene.frames = 1;
+  t.scene.solids = trajectory.solids;
+  t.scene.wall_capsule_count = trajectory.wall_capsule_count;
+  if (!trajectory.mpm_state.empty()) {
+    t.mpm_state = torch::from_blob(const_cast<float*>(trajectory.mpm_state.data()),
+                                   {trajectory.frame_count, n, kMpmStateWidth}, torch::kFloat32)
+                      .clone();
+  }
   return t;
 }
 

@@ -24,6 +24,12 @@ struct TrajectoryTensors {
   tasks::Box domain;
   double particle_spacing_m = 0.0;
   double frame_dt_s = 0.0;
+  // The scene without its fluid (domain, gravity, solids, frame step): what the ground truth
+  // needs to restart from a state (GroundTruthStep).
+  Scene scene;
+  // [frames, particles, kMpmStateWidth]: the ground truth's state per frame, where the data
+  // recorded it (recipe's record_mpm_state); undefined otherwise.
+  torch::Tensor mpm_state;
 
   int Frames() const { return static_cast<int>(states.size(0)) - history; }
   // Particles alive at `frame` (a prefix, as birth frames are non-decreasing).

@@ -20,6 +20,36 @@ torch::Tensor PushforwardWindow(learned::LearnedSimulator& simulator, const Traj
   return window;
 }
 
+torch::Tensor RestartedNextFrame(const GroundTruthStep& ground_truth, const TrajectoryTensors& t, int frame,
+                                 const torch::Tensor& window, double shear_viscosity_m2ps) {
+  if (!t.mpm_state.defined()) {
+    throw std::invalid_argument("restarting the ground truth needs data with the ground truth's state "
+                                "(generate it with \"record_mpm_state\": true in the recipe)");
+  }
+  const int64_t alive = window.size(1);
+  const int c = static_cast<int>(window.size(0)) - 1;
+  // The window's velocity error per frame, in m/s, moves MPM's recorded velocities.
+  const torch::Tensor velocity_error = ((window.select(0, c) - window.select(0, c - 1)) -
+                                        (t.Frame(frame, alive) - t.Frame(frame - 1, alive))) /
+                                       t.frame_dt_s;
+  torch::Tensor states = t.mpm_state.select(0, frame).narrow(0, 0, alive).clone();
+  states.narrow(1, 0, 2).add_(velocity_error);
+  const torch::Tensor last = window.select(0, c).contiguous();
+  const auto xy = last.accessor<float, 2>();
+  std::vector<Vec2> positions(alive);
+  for (int64_t i = 0; i < alive; ++i) positions[i] = {xy[i][0], xy[i][1]};
+  const float* state_data = states.data_ptr<float>();
+  const std::vector<Vec2> next =
+      ground_truth(t.scene, shear_viscosity_m2ps, positions, std::vector<float>(state_data, state_data + states.numel()));
+  torch::Tensor out = torch::empty({alive, 2});
+  float* out_data = out.data_ptr<float>();
+  for (int64_t i = 0; i < alive; ++i) {
+    out_data[2 * i] = static_cast<float>(next[i].x);
+    out_data[2 * i + 1] = static_cast<float>(next[i].y);
+  }
+  return out;
+}
+
 torch::Tensor WindowNoise(int history, int64_t alive, double noise_std, std::mt19937_64& rng) {
   torch::Tensor noise = torch::zeros({history + 1, alive, 2});
   if (noise_std > 0.0) {
@@ -57,13 +87,15 @@ Example MakeExample(learned::LearnedSimulator& simulator, const ExampleDraw& dra
   const TrajectoryTensors& t = *draw.trajectory;
   const int64_t alive = draw.noise.size(1);
   const torch::Tensor noisy = NoisyWindow(simulator, draw, device);
-  const torch::Tensor truth_last = t.Frame(draw.frame, alive);
-  const torch::Tensor next = t.Frame(draw.frame + 1, alive);
   // The target keeps the last input's position error (noise or drift), so the model learns to
   // cancel velocity errors rather than position errors (a fluid particle cannot know where it
-  // should be, only how its neighbourhood should move).
+  // should be, only how its neighbourhood should move). A restarted ground truth starts there.
   const torch::Tensor last = noisy.select(0, c), previous = noisy.select(0, c - 1);
-  const torch::Tensor acceleration = (next + (last - truth_last)) - 2 * last + previous;
+  const torch::Tensor next =
+      draw.restart != nullptr
+          ? RestartedNextFrame(*draw.restart, t, draw.frame, noisy, simulator.Config().shear_viscosity_m2ps)
+          : t.Frame(draw.frame + 1, alive) + (last - t.Frame(draw.frame, alive));
+  const torch::Tensor acceleration = next - 2 * last + previous;
   const learned::Normalization& n = simulator.Norm();
   const torch::Tensor mean = torch::tensor({static_cast<float>(n.acceleration_mean[0]), static_cast<float>(n.acceleration_mean[1])});
   const torch::Tensor std = torch::tensor({static_cast<float>(n.acceleration_std[0]), static_cast<float>(n.acceleration_std[1])});

@@ -4,9 +4,11 @@
 #pragma once
 
 #include <random>
+#include <vector>
 
 #include <torch/torch.h>
 
+#include "simulator/ground_truth_step.h"
 #include "simulator/learned/learned_simulator.h"
 #include "simulator/training/dataset.h"
 
@@ -18,6 +20,8 @@ struct Example {
   int64_t fluid = 0;
 };
 
+using simulator::GroundTruthStep;
+
 // What one example is: everything drawn from the training step's generator. Drawing a batch
 // one example after the other and then building the examples in any order or in parallel
 // gives the same examples as building each right after its draw.
@@ -26,6 +30,10 @@ struct ExampleDraw {
   int frame = 0;               // the window ends here
   int pushforward_steps = 0;   // 0: the window is ground truth
   torch::Tensor noise;         // [history + 1, particles alive at frame, 2], added to the window
+  // Set: the target is the ground truth's next frame from the window's own last state (MPM
+  // restarted there with the trajectory's recorded state, the velocities moved by the window's
+  // velocity error) instead of the ground truth's next frame kept at the window's offset.
+  const GroundTruthStep* restart = nullptr;
 };
 // GNS random-walk position noise for a window (zeros without noise): the velocity noise
 // accumulates over the history to std noise_std metres at the last input. Draws from `rng`
@@ -67,6 +75,13 @@ UnrolledExample MakeUnrolledExample(learned::LearnedSimulator& simulator, const 
 // projections it equals the one-step loss.
 torch::Tensor UnrolledLoss(learned::LearnedSimulator& simulator, const UnrolledExample& example, bool huber,
                            double huber_delta);
+
+// The ground truth's next frame [alive, 2] from the state the window [history + 1, alive, 2]
+// ending at `frame` ends in: MPM restarted at the window's last positions with the trajectory's
+// recorded state at `frame`, each velocity moved by how far the window's last velocity is from
+// the ground truth's. From the ground truth's own window it is (nearly) the data's next frame.
+torch::Tensor RestartedNextFrame(const GroundTruthStep& ground_truth, const TrajectoryTensors& t, int frame,
+                                 const torch::Tensor& window, double shear_viscosity_m2ps);
 
 // The input window ending at `frame` [history + 1, particles alive at frame, 2], whose frames
 // after frame - steps come from a learned rollout (no gradient) started there.

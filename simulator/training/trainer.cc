@@ -252,7 +252,8 @@ int PushforwardSteps(const TrainingOptions& o, int frame, std::mt19937_64& rng) 
 }
 
 // A step's examples, drawn in order from the step's generator (built afterwards, in parallel).
-std::vector<ExampleDraw> DrawBatch(const Dataset& train, const TrainingOptions& o, int history, int64_t step) {
+std::vector<ExampleDraw> DrawBatch(const Dataset& train, const TrainingOptions& o, int history, int64_t step,
+                                   const GroundTruthStep& ground_truth) {
   std::mt19937_64 rng = StepRng(o.seed, step);
   std::vector<ExampleDraw> draws;
   for (int b = 0; b < o.batch_size; ++b) {
@@ -260,6 +261,7 @@ std::vector<ExampleDraw> DrawBatch(const Dataset& train, const TrainingOptions& 
     const int frame = static_cast<int>(rng() % static_cast<uint64_t>(t.Frames() - 1));
     const int pushforward_steps = PushforwardSteps(o, frame, rng);
     draws.push_back(DrawExample(t, frame, history, o.noise_std_m, pushforward_steps, rng));
+    if (pushforward_steps > 0 && o.pushforward_restart_targets) draws.back().restart = &ground_truth;
   }
   return draws;
 }
@@ -311,6 +313,7 @@ nlohmann::json TrainingOptionsToJson(const TrainingOptions& o) {
           {"learning_rate", o.learning_rate}, {"final_learning_rate", o.final_learning_rate},
           {"decay_steps", o.decay_steps}, {"noise_std_m", o.noise_std_m},
           {"pushforward_max_steps", o.pushforward_max_steps}, {"pushforward_fraction", o.pushforward_fraction},
+          {"pushforward_restart_targets", o.pushforward_restart_targets},
           {"ema_decay", o.ema_decay}, {"unroll_steps", o.unroll_steps}, {"loss", o.loss},
           {"huber_delta", o.huber_delta}, {"checkpoint_minutes", o.checkpoint_minutes},
           {"validate_every", o.validate_every}, {"validation_samples", o.validation_samples},
@@ -332,6 +335,7 @@ TrainingOptions TrainingOptionsFromJson(const nlohmann::json& json, const std::s
   o.noise_std_m = m["noise_std_m"];
   o.pushforward_max_steps = m["pushforward_max_steps"];
   o.pushforward_fraction = m["pushforward_fraction"];
+  o.pushforward_restart_targets = m["pushforward_restart_targets"];
   o.ema_decay = m["ema_decay"];
   o.unroll_steps = m["unroll_steps"];
   o.loss = m["loss"];
@@ -360,6 +364,10 @@ TrainingOptions TrainingOptionsFromJson(const nlohmann::json& json, const std::s
   require(o.pushforward_max_steps >= 0, "pushforward_max_steps", "must be >= 0");
   require(o.pushforward_fraction >= 0 && o.pushforward_fraction <= 1, "pushforward_fraction", "must be in [0, 1]");
   require(o.unroll_steps >= 1, "unroll_steps", "must be >= 1");
+  require(!o.pushforward_restart_targets || o.pushforward_max_steps > 0, "pushforward_restart_targets",
+          "needs pushforward (pushforward_max_steps > 0)");
+  require(!o.pushforward_restart_targets || o.unroll_steps == 1, "pushforward_restart_targets",
+          "is for the one-step loss (unroll_steps 1)");
   require(o.ema_decay >= 0 && o.ema_decay < 1, "ema_decay", "must be in [0, 1)");
   require(o.loss == "mse" || o.loss == "huber", "loss", "must be \"mse\" or \"huber\"");
   require(o.huber_delta > 0, "huber_delta", "must be > 0");
@@ -389,7 +397,7 @@ TrainConfig LoadTrainConfig(const std::string& path) {
 }
 
 TrainSummary Train(const std::string& data_dir, const TrainConfig& input_config, const std::string& out_dir,
-                   const std::function<void(const std::string&)>& progress) {
+                   const std::function<void(const std::string&)>& progress, const GroundTruthStep& ground_truth) {
   TrainConfig config = input_config;
   const TrainingOptions& o = config.training;
   const torch::Device device(o.device == "cuda" ? torch::kCUDA : torch::kCPU);
@@ -413,6 +421,17 @@ TrainSummary Train(const std::string& data_dir, const TrainConfig& input_config,
   progress("loading data from " + data_dir);
   const Dataset train = LoadSplit(data_dir, "train", config.model.history, o.max_train_trajectories);
   const Dataset valid = LoadSplit(data_dir, "valid", config.model.history);
+  if (o.pushforward_restart_targets) {
+    if (!ground_truth) {
+      throw std::invalid_argument("pushforward_restart_targets: this program was built without the ground truth");
+    }
+    for (const TrajectoryTensors& t : train.trajectories) {
+      if (!t.mpm_state.defined()) {
+        throw std::invalid_argument(data_dir + ": pushforward_restart_targets needs the ground truth's state in every "
+                                    "training trajectory (generate the data with \"record_mpm_state\": true)");
+      }
+    }
+  }
   const std::string checkpoint_path = out_dir + "/checkpoint.fdm";
   // The weights this run starts from: its checkpoint (resuming), the init_from model, or none.
   // A fine-tune keeps the normalization of the model it starts from, so that it starts as that
@@ -544,7 +563,7 @@ TrainSummary Train(const std::string& data_dir, const TrainConfig& input_config,
 
   bool stopped_early = false;
   while (step < o.steps) {
-    const std::vector<ExampleDraw> draws = DrawBatch(train, o, config.model.history, step);
+    const std::vector<ExampleDraw> draws = DrawBatch(train, o, config.model.history, step, ground_truth);
     const torch::Tensor loss_tensor = o.unroll_steps == 1
                                           ? OneStepLossAndGradients(simulator, draws, o, workers, device)
                                           : UnrolledLossAndGradients(simulator, draws, o, workers, device, adam.params);

@@ -9,6 +9,7 @@
 #include <nlohmann/json.hpp>
 
 #include "simulator/learned/model_config.h"
+#include "simulator/training/example.h"
 
 namespace flowdesign::simulator::training {
 
@@ -24,6 +25,11 @@ struct TrainingOptions {
   // rollout of 1..pushforward_max_steps steps (uniform) instead of the ground truth (0 = off).
   int pushforward_max_steps = 0;
   double pushforward_fraction = 0.5;
+  // Pushed-forward examples learn what the ground truth does from the state the model's rollout
+  // reached (MPM restarted there with the data's recorded state; DAgger) instead of following
+  // the ground truth's own next velocity. Needs data generated with record_mpm_state and a
+  // program built with the ground truth (Train's ground_truth).
+  bool pushforward_restart_targets = false;
   // Exponential moving average of the weights (0 = off): validation and model.fdm use the
   // average, which smooths the checkpoint-to-checkpoint swings of a noisy fine-tune.
   double ema_decay = 0.0;
@@ -76,7 +82,8 @@ struct TrainSummary {
 // examples' gradients in example order (each example back-propagates on its own thread), so
 // such a run is the same on any number of threads from two up, and differs from a one-thread
 // run in the last bits.
+// `ground_truth` is needed by pushforward_restart_targets only.
 TrainSummary Train(const std::string& data_dir, const TrainConfig& config, const std::string& out_dir,
-                   const std::function<void(const std::string&)>& progress);
+                   const std::function<void(const std::string&)>& progress, const GroundTruthStep& ground_truth = {});
 
 }  // namespace flowdesign::simulator::training

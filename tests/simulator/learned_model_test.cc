@@ -100,11 +100,13 @@ TEST_CASE("model files round-trip and reject corrupt, incompatible or newer file
 
 // A tiny data set (4 short trajectories per split) in a folder of the calling test's own: ctest
 // runs tests in parallel processes, and a shared folder was deleted by one while another read it.
-std::string TinyData(const std::string& test, uint64_t seed = 5, double shear_viscosity_m2ps = 0.0) {
+std::string TinyData(const std::string& test, uint64_t seed = 5, double shear_viscosity_m2ps = 0.0,
+                     bool record_mpm_state = false) {
   const std::string dir = std::string(FLOWDESIGN_TEST_OUTPUT_DIR) + "/tiny_data_" + test;
   data::Recipe recipe;
   recipe.seed = seed;
   recipe.shear_viscosity_m2ps = shear_viscosity_m2ps;
+  recipe.record_mpm_state = record_mpm_state;
   recipe.train = 4;
   recipe.valid = 2;
   recipe.test = 2;
@@ -293,6 +295,86 @@ TEST_CASE("a pushforward example takes its window from the model's rollout and r
     CHECK(torch::allclose(next - window[c], t.Frame(frame + 1, alive) - t.Frame(frame, alive), 0.0, 1e-6));
   }
   CHECK_THROWS_WITH(training::PushforwardWindow(simulator, t, 2, 3, torch::kCPU), Catch::Contains("does not fit"));
+}
+
+TEST_CASE("a restart target is the ground truth's next frame from the window's own state", "[learned][training]") {
+  const ModelConfig config = testing::TinyConfig();
+  const int c = config.history;
+  const GroundTruthStep ground_truth = MpmGroundTruthStep();
+  // A block in free fall (no solids near), its state recorded.
+  Scene scene = testing::SmallScene(12);
+  scene.solids.clear();
+  scene.wall_capsule_count = 0;
+  const training::TrajectoryTensors t =
+      training::ToTensors(SimulateMpm(scene, {}, {}, nullptr, /*record_state=*/true), c);
+  REQUIRE(t.mpm_state.defined());
+  const int frame = 6;
+  const int64_t alive = t.AliveAt(frame);
+  const torch::Tensor truth = t.Rows(frame - c, c + 1, alive);
+  // From the ground truth's own window it is the data's next frame, bit for bit.
+  CHECK(torch::equal(training::RestartedNextFrame(ground_truth, t, frame, truth, 0.0), t.Frame(frame + 1, alive)));
+  // A window whose last frame is off by d (position d, velocity d per frame): the fluid falls on
+  // from there (next frame 2 d off, the true acceleration), where the ground truth's next frame at
+  // the window's offset (d) would have the model undo the velocity error.
+  torch::Tensor drifted = truth.clone();
+  drifted[c] += torch::tensor({0.2, -0.1}) * scene.particle_spacing_m;
+  const torch::Tensor next = training::RestartedNextFrame(ground_truth, t, frame, drifted, 0.0);
+  const torch::Tensor offset = next - t.Frame(frame + 1, alive);
+  const torch::Tensor expected = 2 * (drifted[c] - truth[c]);
+  INFO("largest deviation from the free fall, in spacings: "
+       << (offset - expected).abs().max().item<double>() / scene.particle_spacing_m);
+  CHECK(torch::allclose(offset, expected, 0.0, 0.01 * scene.particle_spacing_m));
+
+  // MakeExample: without a drift the restarted target is the plain one; a pushed-forward window
+  // learns the restarted target.
+  torch::manual_seed(3);
+  LearnedSimulator simulator(config, testing::TypicalNormalization());
+  std::mt19937_64 rng(1);
+  for (int steps : {0, 3}) {
+    INFO("pushforward of " << steps << " steps");
+    training::ExampleDraw draw = training::DrawExample(t, frame, c, 0.0, steps, rng);
+    const training::Example plain = training::MakeExample(simulator, draw, torch::kCPU);
+    draw.restart = &ground_truth;
+    const training::Example restarted = training::MakeExample(simulator, draw, torch::kCPU);
+    const torch::Tensor window = steps > 0 ? training::PushforwardWindow(simulator, t, frame, steps, torch::kCPU) : truth;
+    const auto& n = simulator.Norm();
+    const torch::Tensor a = restarted.target * torch::tensor({n.acceleration_std[0], n.acceleration_std[1]}).to(torch::kFloat32) +
+                            torch::tensor({n.acceleration_mean[0], n.acceleration_mean[1]}).to(torch::kFloat32);
+    const torch::Tensor next_restarted = 2 * window[c] - window[c - 1] + a;
+    CHECK(torch::allclose(next_restarted, training::RestartedNextFrame(ground_truth, t, frame, window, 0.0), 0.0, 1e-6));
+    if (steps == 0) CHECK(torch::allclose(restarted.target, plain.target, 0.0, 1e-5));
+    if (steps > 0) CHECK((restarted.target - plain.target).abs().max().item<double>() > 1e-3);
+  }
+  // Data without the recorded state cannot restart.
+  const training::TrajectoryTensors unrecorded = training::ToTensors(SimulateMpm(scene, {}), c);
+  CHECK_THROWS_WITH(training::RestartedNextFrame(ground_truth, unrecorded, frame, truth, 0.0),
+                    Catch::Contains("record_mpm_state"));
+}
+
+TEST_CASE("training with restart targets runs on recorded data and refuses data without it", "[learned][training]") {
+  const std::string recorded = TinyData("restart_recorded", 5, 0.0, true);
+  const std::string plain = TinyData("restart_plain", 5, 0.0, false);
+  REQUIRE(fs::exists(recorded + "/train/00000/mpm_state.npy"));
+  REQUIRE(!fs::exists(plain + "/train/00000/mpm_state.npy"));
+  training::TrainConfig config = TinyTrainConfig(20);
+  config.training.pushforward_max_steps = 3;
+  config.training.pushforward_fraction = 1.0;
+  config.training.pushforward_restart_targets = true;
+  auto quiet = [](const std::string&) {};
+  const std::string out = flowdesign::testing::OutputDir("train_restart");
+  CHECK_THROWS_WITH(training::Train(plain, config, out, quiet, MpmGroundTruthStep()),
+                    Catch::Contains("needs the ground truth's state"));
+  CHECK_THROWS_WITH(training::Train(recorded, config, out, quiet), Catch::Contains("built without the ground truth"));
+  const auto summary = training::Train(recorded, config, out, quiet, MpmGroundTruthStep());
+  CHECK(summary.finished);
+  const std::vector<double> losses = TrainLosses(out + "/log.csv");
+  REQUIRE(losses.size() >= 2);
+  CHECK(std::isfinite(losses.back()));
+  // The same run without restart targets trains on other targets.
+  config.training.pushforward_restart_targets = false;
+  const std::string twin = flowdesign::testing::OutputDir("train_restart_twin");
+  training::Train(recorded, config, twin, quiet);
+  CHECK(TrainLosses(twin + "/log.csv") != losses);
 }
 
 TEST_CASE("a batch drawn first and built in parallel is the batch built one example at a time", "[learned][training]") {
@@ -733,6 +815,8 @@ TEST_CASE("a model config with an unknown field or a bad value is rejected", "[l
                       "m.json: training: pushforward_fraction: must be in [0, 1] (got 1.5)");
   REQUIRE_THROWS_WITH(training::TrainingOptionsFromJson({{"pushforward_max_steps", -1}}, "m.json: training"),
                       "m.json: training: pushforward_max_steps: must be >= 0 (got -1)");
+  REQUIRE_THROWS_WITH(training::TrainingOptionsFromJson({{"pushforward_restart_targets", true}}, "m.json: training"),
+                      "m.json: training: pushforward_restart_targets: needs pushforward (pushforward_max_steps > 0) (got true)");
 }
 
 }  // namespace

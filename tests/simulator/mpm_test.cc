@@ -239,6 +239,50 @@ TEST_CASE("a volume ratio or affine velocity set between frames drives the next 
   REQUIRE(turn_back == Approx(-expected_back).epsilon(0.05));
 }
 
+TEST_CASE("a restart from the recorded state continues the ground truth", "[mpm][conservation]") {
+  // A block lands on a tilted tool and splashes. SimulateMpm records every particle's velocity,
+  // J and C; one frame simulated from a frame's positions and recorded state (a fresh solver,
+  // StepFrameFrom) must land where the run itself went. Restarted with J forgotten (1, no
+  // pressure) or with C forgotten it must not, which shows the record is the state that matters.
+  Scene scene = EmptyScene({{0.0, 0.0}, {1.0, 1.0}}, 0.01, 0.005, 40);
+  AddTool(scene, {0.3, 0.35}, {0.7, 0.25}, 0.015);
+  AddBlock(scene, {{0.35, 0.45}, {0.55, 0.65}}, {0.3, -0.5});
+  const Trajectory t = SimulateMpm(scene, Threads(1), {}, nullptr, /*record_state=*/true);
+  REQUIRE(t.mpm_state.size() == static_cast<size_t>(t.frame_count) * t.particle_count * kMpmStateWidth);
+  const Trajectory unrecorded = SimulateMpm(scene, Threads(1));
+  REQUIRE(unrecorded.mpm_state.empty());
+  REQUIRE(unrecorded.positions == t.positions);  // recording does not change the run
+
+  Scene fixed = scene;  // the scene without its fluid, as training keeps it
+  fixed.fluid_positions.clear();
+  fixed.fluid_velocities.clear();
+  auto restart_error = [&](int frame, int forget) {  // forget: -1 none, else a state column set to its rest value
+    std::vector<Vec2> positions;
+    std::vector<float> states;
+    for (int p = 0; p < t.particle_count; ++p) {
+      positions.push_back(t.Position(frame, p));
+      const float* s = &t.mpm_state[(static_cast<size_t>(frame) * t.particle_count + p) * kMpmStateWidth];
+      states.insert(states.end(), s, s + kMpmStateWidth);
+      if (forget == 2) states[states.size() - kMpmStateWidth + 2] = 1.0f;
+      if (forget == 3) std::fill(states.end() - 4, states.end(), 0.0f);
+    }
+    const std::vector<Vec2> next = StepFrameFrom(fixed, Threads(1), positions, states);
+    double worst = 0.0;
+    for (int p = 0; p < t.particle_count; ++p) worst = std::max(worst, Norm(next[p] - t.Position(frame + 1, p)));
+    return worst / scene.particle_spacing_m;
+  };
+  for (int frame : {20, 30, 35}) {  // after the landing
+    const double exact = restart_error(frame, -1), no_pressure = restart_error(frame, 2), no_affine = restart_error(frame, 3);
+    INFO("frame " << frame << ": worst error in spacings, restarted " << exact << ", J forgotten " << no_pressure
+                  << ", C forgotten " << no_affine);
+    CHECK(exact == 0.0);  // MPM is deterministic, and the record is its whole state
+    CHECK(no_pressure > 100 * exact + 1e-4);
+    CHECK(no_affine > 100 * exact + 1e-4);
+  }
+  REQUIRE_THROWS_WITH(StepFrameFrom(fixed, Threads(1), {{0.5, 0.5}}, {0.0f, 0.0f}),
+                      Catch::Contains("2 state values for 1 particles"));
+}
+
 TEST_CASE("bulk viscosity damps the water hammer of a block hitting the floor", "[mpm][viscosity]") {
   // A block landing at 2 m/s rings: its top rows decelerate, bounce and fall again. Bulk
   // viscosity resists the rate of compression, so the ringing (the frame-to-frame change of the
