@@ -27,7 +27,7 @@ void AddSimulateCommand(CLI::App& root, Action& action);
 void AddRenderCommand(CLI::App& root, Action& action);
 void AddGenerateCommand(CLI::App& root, Action& action);
 // `ground_truth`: for pushforward_restart_targets, where the program has the ground truth.
-void AddTrainCommand(CLI::App& root, Action& action, simulator::GroundTruthStep ground_truth = {});
+void AddTrainCommand(CLI::App& root, Action& action, simulator::GroundTruthRun ground_truth = {});
 void AddEvaluateModelCommand(CLI::App& root, Action& action);
 void AddDesignCommand(CLI::App& root, Action& action);
 void AddExportCommand(CLI::App& root, Action& action);

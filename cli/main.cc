@@ -15,7 +15,7 @@ int main(int argc, char** argv) {
   AddSimulateCommand(app, action);
   AddRenderCommand(app, action);
   AddGenerateCommand(app, action);
-  AddTrainCommand(app, action, flowdesign::simulator::MpmGroundTruthStep());
+  AddTrainCommand(app, action, flowdesign::simulator::MpmGroundTruthRun());
   AddEvaluateModelCommand(app, action);
   AddDesignCommand(app, action);
   AddExportCommand(app, action);

@@ -6,7 +6,7 @@
 
 namespace flowdesign::cli {
 
-void AddTrainCommand(CLI::App& root, Action& action, simulator::GroundTruthStep ground_truth) {
+void AddTrainCommand(CLI::App& root, Action& action, simulator::GroundTruthRun ground_truth) {
   auto* cmd = root.add_subcommand("train", "Train the learned simulator (resumes from OUT/checkpoint.fdm)");
   auto data = std::make_shared<std::string>();
   auto config = std::make_shared<std::string>();

@@ -15,7 +15,7 @@ int main(int argc, char** argv) {
   app.require_subcommand(1);
   Action action;
 #ifdef FLOWDESIGN_WITH_GENERATE
-  AddTrainCommand(app, action, flowdesign::simulator::MpmGroundTruthStep());
+  AddTrainCommand(app, action, flowdesign::simulator::MpmGroundTruthRun());
 #else
   AddTrainCommand(app, action);
 #endif

@@ -1,6 +1,6 @@
 // The interface through which training asks the ground truth what it does from a given state.
 // The training library builds without the ground truth (FLOWDESIGN_LEARNED_ONLY), so programs
-// that have it pass one in (MpmGroundTruthStep in simulator/ground_truth/mpm_solver.h).
+// that have it pass one in (MpmGroundTruthRun in simulator/ground_truth/mpm_solver.h).
 #pragma once
 
 #include <functional>
@@ -10,10 +10,10 @@
 
 namespace flowdesign::simulator {
 
-// The positions one frame after a state of `scene` (its fluid's positions, each with
-// kMpmStateWidth floats of MPM state), simulated with the given shear viscosity.
-using GroundTruthStep = std::function<std::vector<Vec2>(const Scene& scene, double shear_viscosity_m2ps,
-                                                        const std::vector<Vec2>& positions,
-                                                        const std::vector<float>& states)>;
+// The positions after each of `frames` frames from a state of `scene` (its fluid's positions,
+// each with kMpmStateWidth floats of MPM state), simulated with the given shear viscosity.
+using GroundTruthRun = std::function<std::vector<std::vector<Vec2>>(
+    const Scene& scene, double shear_viscosity_m2ps, const std::vector<Vec2>& positions,
+    const std::vector<float>& states, int frames)>;
 
 }  // namespace flowdesign::simulator

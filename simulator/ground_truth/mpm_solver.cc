@@ -440,10 +440,11 @@ Trajectory SimulateMpm(const Scene& scene, const MpmOptions& options, const Fram
   return trajectory;
 }
 
-std::vector<Vec2> StepFrameFrom(const Scene& scene, const MpmOptions& options, const std::vector<Vec2>& positions,
-                                const std::vector<float>& states) {
+std::vector<std::vector<Vec2>> SimulateFrom(const Scene& scene, const MpmOptions& options,
+                                            const std::vector<Vec2>& positions, const std::vector<float>& states,
+                                            int frames) {
   if (states.size() != positions.size() * kMpmStateWidth) {
-    throw std::invalid_argument("StepFrameFrom: " + std::to_string(states.size()) + " state values for " +
+    throw std::invalid_argument("SimulateFrom: " + std::to_string(states.size()) + " state values for " +
                                 std::to_string(positions.size()) + " particles (expected " +
                                 std::to_string(kMpmStateWidth) + " each)");
   }
@@ -451,22 +452,24 @@ std::vector<Vec2> StepFrameFrom(const Scene& scene, const MpmOptions& options, c
   start.fluid_positions = positions;
   start.fluid_velocities.assign(positions.size(), Vec2{0.0, 0.0});
   start.emitters.clear();
-  start.frames = 1;
+  start.frames = frames;
   MpmSolver solver(start, options);
   for (int i = 0; i < solver.ParticleCount(); ++i) solver.SetState(i, &states[static_cast<size_t>(i) * kMpmStateWidth]);
-  solver.StepFrame();
-  std::vector<Vec2> next(positions.size());
-  for (int i = 0; i < solver.ParticleCount(); ++i) next[i] = solver.Position(i);
-  return next;
+  std::vector<std::vector<Vec2>> out(frames, std::vector<Vec2>(positions.size()));
+  for (std::vector<Vec2>& next : out) {
+    solver.StepFrame();
+    for (int i = 0; i < solver.ParticleCount(); ++i) next[i] = solver.Position(i);
+  }
+  return out;
 }
 
-GroundTruthStep MpmGroundTruthStep() {
+GroundTruthRun MpmGroundTruthRun() {
   return [](const Scene& scene, double shear_viscosity_m2ps, const std::vector<Vec2>& positions,
-            const std::vector<float>& states) {
+            const std::vector<float>& states, int frames) {
     MpmOptions options;
     options.threads = 1;
     options.shear_viscosity_m2ps = shear_viscosity_m2ps;
-    return StepFrameFrom(scene, options, positions, states);
+    return SimulateFrom(scene, options, positions, states, frames);
   };
 }
 

@@ -142,13 +142,14 @@ using FrameProgress = std::function<void(int frame, int particles)>;
 Trajectory SimulateMpm(const Scene& scene, const MpmOptions& options, const FrameProgress& progress = {},
                        MpmStats* stats = nullptr, bool record_state = false);
 
-// One frame of MPM from a state that need not be one MPM reached itself (e.g. a learned
+// `frames` frames of MPM from a state that need not be one MPM reached itself (e.g. a learned
 // rollout's): the scene's solids, domain and frame step with the given particle positions and
-// states (kMpmStateWidth floats each), no emitters. Returns the positions one frame later.
-std::vector<Vec2> StepFrameFrom(const Scene& scene, const MpmOptions& options, const std::vector<Vec2>& positions,
-                                const std::vector<float>& states);
-// StepFrameFrom with MPM's default options but the shear viscosity, on one thread (training
+// states (kMpmStateWidth floats each), no emitters. Returns the positions after each frame.
+std::vector<std::vector<Vec2>> SimulateFrom(const Scene& scene, const MpmOptions& options,
+                                            const std::vector<Vec2>& positions, const std::vector<float>& states,
+                                            int frames);
+// SimulateFrom with MPM's default options but the shear viscosity, on one thread (training
 // builds examples in parallel): the ground truth that `generate` simulates.
-GroundTruthStep MpmGroundTruthStep();
+GroundTruthRun MpmGroundTruthRun();
 
 }  // namespace flowdesign::simulator

@@ -25,7 +25,7 @@ struct TrajectoryTensors {
   double particle_spacing_m = 0.0;
   double frame_dt_s = 0.0;
   // The scene without its fluid (domain, gravity, solids, frame step): what the ground truth
-  // needs to restart from a state (GroundTruthStep).
+  // needs to restart from a state (GroundTruthRun).
   Scene scene;
   // [frames, particles, kMpmStateWidth]: the ground truth's state per frame, where the data
   // recorded it (recipe's record_mpm_state); undefined otherwise.

@@ -20,8 +20,8 @@ torch::Tensor PushforwardWindow(learned::LearnedSimulator& simulator, const Traj
   return window;
 }
 
-torch::Tensor RestartedNextFrame(const GroundTruthStep& ground_truth, const TrajectoryTensors& t, int frame,
-                                 const torch::Tensor& window, double shear_viscosity_m2ps) {
+torch::Tensor RestartedFrames(const GroundTruthRun& ground_truth, const TrajectoryTensors& t, int frame,
+                              const torch::Tensor& window, double shear_viscosity_m2ps, int frames) {
   if (!t.mpm_state.defined()) {
     throw std::invalid_argument("restarting the ground truth needs data with the ground truth's state "
                                 "(generate it with \"record_mpm_state\": true in the recipe)");
@@ -39,13 +39,16 @@ torch::Tensor RestartedNextFrame(const GroundTruthStep& ground_truth, const Traj
   std::vector<Vec2> positions(alive);
   for (int64_t i = 0; i < alive; ++i) positions[i] = {xy[i][0], xy[i][1]};
   const float* state_data = states.data_ptr<float>();
-  const std::vector<Vec2> next =
-      ground_truth(t.scene, shear_viscosity_m2ps, positions, std::vector<float>(state_data, state_data + states.numel()));
-  torch::Tensor out = torch::empty({alive, 2});
-  float* out_data = out.data_ptr<float>();
-  for (int64_t i = 0; i < alive; ++i) {
-    out_data[2 * i] = static_cast<float>(next[i].x);
-    out_data[2 * i + 1] = static_cast<float>(next[i].y);
+  const std::vector<std::vector<Vec2>> run = ground_truth(
+      t.scene, shear_viscosity_m2ps, positions, std::vector<float>(state_data, state_data + states.numel()), frames);
+  torch::Tensor out = torch::empty({frames + 1, alive, 2});
+  out[0] = last;
+  for (int f = 0; f < frames; ++f) {
+    float* out_data = out[f + 1].data_ptr<float>();
+    for (int64_t i = 0; i < alive; ++i) {
+      out_data[2 * i] = static_cast<float>(run[f][i].x);
+      out_data[2 * i + 1] = static_cast<float>(run[f][i].y);
+    }
   }
   return out;
 }
@@ -93,7 +96,7 @@ Example MakeExample(learned::LearnedSimulator& simulator, const ExampleDraw& dra
   const torch::Tensor last = noisy.select(0, c), previous = noisy.select(0, c - 1);
   const torch::Tensor next =
       draw.restart != nullptr
-          ? RestartedNextFrame(*draw.restart, t, draw.frame, noisy, simulator.Config().shear_viscosity_m2ps)
+          ? RestartedFrames(*draw.restart, t, draw.frame, noisy, simulator.Config().shear_viscosity_m2ps, 1)[1]
           : t.Frame(draw.frame + 1, alive) + (last - t.Frame(draw.frame, alive));
   const torch::Tensor acceleration = next - 2 * last + previous;
   const learned::Normalization& n = simulator.Norm();
@@ -123,8 +126,12 @@ UnrolledExample MakeUnrolledExample(learned::LearnedSimulator& simulator, const 
   int steps = 1;
   while (steps < unroll_steps && frame + steps + 1 < t.Frames() && t.AliveAt(frame + steps) == alive) ++steps;
   UnrolledExample example;
-  example.window = NoisyWindow(simulator, draw, device).to(device);
-  example.truth = t.Rows(frame, steps + 1, alive).to(device);
+  const torch::Tensor window = NoisyWindow(simulator, draw, device);
+  example.window = window.to(device);
+  example.truth = (draw.restart != nullptr ? RestartedFrames(*draw.restart, t, frame, window,
+                                                             simulator.Config().shear_viscosity_m2ps, steps)
+                                           : t.Rows(frame, steps + 1, alive))
+                      .to(device);
   example.obstacles = t.obstacles.to(device);
   example.capsules = t.capsules.to(device);
   example.domain = t.domain;

@@ -20,7 +20,7 @@ struct Example {
   int64_t fluid = 0;
 };
 
-using simulator::GroundTruthStep;
+using simulator::GroundTruthRun;
 
 // What one example is: everything drawn from the training step's generator. Drawing a batch
 // one example after the other and then building the examples in any order or in parallel
@@ -30,10 +30,10 @@ struct ExampleDraw {
   int frame = 0;               // the window ends here
   int pushforward_steps = 0;   // 0: the window is ground truth
   torch::Tensor noise;         // [history + 1, particles alive at frame, 2], added to the window
-  // Set: the target is the ground truth's next frame from the window's own last state (MPM
-  // restarted there with the trajectory's recorded state, the velocities moved by the window's
-  // velocity error) instead of the ground truth's next frame kept at the window's offset.
-  const GroundTruthStep* restart = nullptr;
+  // Set: the target is the ground truth's run from the window's own last state (MPM restarted
+  // there with the trajectory's recorded state, the velocities moved by the window's velocity
+  // error) instead of the ground truth's frames kept at the window's offset.
+  const GroundTruthRun* restart = nullptr;
 };
 // GNS random-walk position noise for a window (zeros without noise): the velocity noise
 // accumulates over the history to std noise_std metres at the last input. Draws from `rng`
@@ -54,7 +54,8 @@ Example MakeExample(learned::LearnedSimulator& simulator, const TrajectoryTensor
 Example MakeExample(learned::LearnedSimulator& simulator, const ExampleDraw& draw, const torch::Device& device);
 
 // An example for a loss over several steps of the model's own rollout (`unroll_steps`): the
-// input window as in MakeExample and the ground truth of the frames the rollout should follow.
+// input window as in MakeExample and the ground truth of the frames the rollout should follow
+// (with a restart draw: the ground truth's run from the window's last state).
 struct UnrolledExample {
   torch::Tensor window;     // [history + 1, fluid, 2]
   torch::Tensor truth;      // [steps + 1, fluid, 2]: frames frame .. frame + steps
@@ -76,12 +77,13 @@ UnrolledExample MakeUnrolledExample(learned::LearnedSimulator& simulator, const 
 torch::Tensor UnrolledLoss(learned::LearnedSimulator& simulator, const UnrolledExample& example, bool huber,
                            double huber_delta);
 
-// The ground truth's next frame [alive, 2] from the state the window [history + 1, alive, 2]
-// ending at `frame` ends in: MPM restarted at the window's last positions with the trajectory's
-// recorded state at `frame`, each velocity moved by how far the window's last velocity is from
-// the ground truth's. From the ground truth's own window it is (nearly) the data's next frame.
-torch::Tensor RestartedNextFrame(const GroundTruthStep& ground_truth, const TrajectoryTensors& t, int frame,
-                                 const torch::Tensor& window, double shear_viscosity_m2ps);
+// The ground truth's run [frames + 1, alive, 2] (row 0: the window's last positions) from the
+// state the window [history + 1, alive, 2] ending at `frame` ends in: MPM restarted at the
+// window's last positions with the trajectory's recorded state at `frame`, each velocity moved by
+// how far the window's last velocity is from the ground truth's. From the ground truth's own
+// window it is the data's frames frame .. frame + frames.
+torch::Tensor RestartedFrames(const GroundTruthRun& ground_truth, const TrajectoryTensors& t, int frame,
+                              const torch::Tensor& window, double shear_viscosity_m2ps, int frames);
 
 // The input window ending at `frame` [history + 1, particles alive at frame, 2], whose frames
 // after frame - steps come from a learned rollout (no gradient) started there.

@@ -253,7 +253,7 @@ int PushforwardSteps(const TrainingOptions& o, int frame, std::mt19937_64& rng) 
 
 // A step's examples, drawn in order from the step's generator (built afterwards, in parallel).
 std::vector<ExampleDraw> DrawBatch(const Dataset& train, const TrainingOptions& o, int history, int64_t step,
-                                   const GroundTruthStep& ground_truth) {
+                                   const GroundTruthRun& ground_truth) {
   std::mt19937_64 rng = StepRng(o.seed, step);
   std::vector<ExampleDraw> draws;
   for (int b = 0; b < o.batch_size; ++b) {
@@ -366,8 +366,6 @@ TrainingOptions TrainingOptionsFromJson(const nlohmann::json& json, const std::s
   require(o.unroll_steps >= 1, "unroll_steps", "must be >= 1");
   require(!o.pushforward_restart_targets || o.pushforward_max_steps > 0, "pushforward_restart_targets",
           "needs pushforward (pushforward_max_steps > 0)");
-  require(!o.pushforward_restart_targets || o.unroll_steps == 1, "pushforward_restart_targets",
-          "is for the one-step loss (unroll_steps 1)");
   require(o.ema_decay >= 0 && o.ema_decay < 1, "ema_decay", "must be in [0, 1)");
   require(o.loss == "mse" || o.loss == "huber", "loss", "must be \"mse\" or \"huber\"");
   require(o.huber_delta > 0, "huber_delta", "must be > 0");
@@ -397,7 +395,7 @@ TrainConfig LoadTrainConfig(const std::string& path) {
 }
 
 TrainSummary Train(const std::string& data_dir, const TrainConfig& input_config, const std::string& out_dir,
-                   const std::function<void(const std::string&)>& progress, const GroundTruthStep& ground_truth) {
+                   const std::function<void(const std::string&)>& progress, const GroundTruthRun& ground_truth) {
   TrainConfig config = input_config;
   const TrainingOptions& o = config.training;
   const torch::Device device(o.device == "cuda" ? torch::kCUDA : torch::kCPU);

@@ -26,8 +26,8 @@ struct TrainingOptions {
   int pushforward_max_steps = 0;
   double pushforward_fraction = 0.5;
   // Pushed-forward examples learn what the ground truth does from the state the model's rollout
-  // reached (MPM restarted there with the data's recorded state; DAgger) instead of following
-  // the ground truth's own next velocity. Needs data generated with record_mpm_state and a
+  // reached (MPM restarted there with the data's recorded state, for one step or unroll_steps;
+  // DAgger) instead of following the ground truth's own velocities. Needs data generated with record_mpm_state and a
   // program built with the ground truth (Train's ground_truth).
   bool pushforward_restart_targets = false;
   // Exponential moving average of the weights (0 = off): validation and model.fdm use the
@@ -84,6 +84,6 @@ struct TrainSummary {
 // run in the last bits.
 // `ground_truth` is needed by pushforward_restart_targets only.
 TrainSummary Train(const std::string& data_dir, const TrainConfig& config, const std::string& out_dir,
-                   const std::function<void(const std::string&)>& progress, const GroundTruthStep& ground_truth = {});
+                   const std::function<void(const std::string&)>& progress, const GroundTruthRun& ground_truth = {});
 
 }  // namespace flowdesign::simulator::training

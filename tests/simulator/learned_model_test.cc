@@ -300,7 +300,7 @@ TEST_CASE("a pushforward example takes its window from the model's rollout and r
 TEST_CASE("a restart target is the ground truth's next frame from the window's own state", "[learned][training]") {
   const ModelConfig config = testing::TinyConfig();
   const int c = config.history;
-  const GroundTruthStep ground_truth = MpmGroundTruthStep();
+  const GroundTruthRun ground_truth = MpmGroundTruthRun();
   // A block in free fall (no solids near), its state recorded.
   Scene scene = testing::SmallScene(12);
   scene.solids.clear();
@@ -311,14 +311,14 @@ TEST_CASE("a restart target is the ground truth's next frame from the window's o
   const int frame = 6;
   const int64_t alive = t.AliveAt(frame);
   const torch::Tensor truth = t.Rows(frame - c, c + 1, alive);
-  // From the ground truth's own window it is the data's next frame, bit for bit.
-  CHECK(torch::equal(training::RestartedNextFrame(ground_truth, t, frame, truth, 0.0), t.Frame(frame + 1, alive)));
+  // From the ground truth's own window it is the data's next frames, bit for bit.
+  CHECK(torch::equal(training::RestartedFrames(ground_truth, t, frame, truth, 0.0, 3), t.Rows(frame, 4, alive)));
   // A window whose last frame is off by d (position d, velocity d per frame): the fluid falls on
   // from there (next frame 2 d off, the true acceleration), where the ground truth's next frame at
   // the window's offset (d) would have the model undo the velocity error.
   torch::Tensor drifted = truth.clone();
   drifted[c] += torch::tensor({0.2, -0.1}) * scene.particle_spacing_m;
-  const torch::Tensor next = training::RestartedNextFrame(ground_truth, t, frame, drifted, 0.0);
+  const torch::Tensor next = training::RestartedFrames(ground_truth, t, frame, drifted, 0.0, 1)[1];
   const torch::Tensor offset = next - t.Frame(frame + 1, alive);
   const torch::Tensor expected = 2 * (drifted[c] - truth[c]);
   INFO("largest deviation from the free fall, in spacings: "
@@ -341,13 +341,17 @@ TEST_CASE("a restart target is the ground truth's next frame from the window's o
     const torch::Tensor a = restarted.target * torch::tensor({n.acceleration_std[0], n.acceleration_std[1]}).to(torch::kFloat32) +
                             torch::tensor({n.acceleration_mean[0], n.acceleration_mean[1]}).to(torch::kFloat32);
     const torch::Tensor next_restarted = 2 * window[c] - window[c - 1] + a;
-    CHECK(torch::allclose(next_restarted, training::RestartedNextFrame(ground_truth, t, frame, window, 0.0), 0.0, 1e-6));
+    CHECK(torch::allclose(next_restarted, training::RestartedFrames(ground_truth, t, frame, window, 0.0, 1)[1], 0.0, 1e-6));
     if (steps == 0) CHECK(torch::allclose(restarted.target, plain.target, 0.0, 1e-5));
     if (steps > 0) CHECK((restarted.target - plain.target).abs().max().item<double>() > 1e-3);
+    // An unrolled example follows the restarted ground truth's frames.
+    const training::UnrolledExample unrolled = training::MakeUnrolledExample(simulator, draw, 3, torch::kCPU);
+    REQUIRE(unrolled.steps == 3);
+    CHECK(torch::equal(unrolled.truth, training::RestartedFrames(ground_truth, t, frame, window, 0.0, 3)));
   }
   // Data without the recorded state cannot restart.
   const training::TrajectoryTensors unrecorded = training::ToTensors(SimulateMpm(scene, {}), c);
-  CHECK_THROWS_WITH(training::RestartedNextFrame(ground_truth, unrecorded, frame, truth, 0.0),
+  CHECK_THROWS_WITH(training::RestartedFrames(ground_truth, unrecorded, frame, truth, 0.0, 1),
                     Catch::Contains("record_mpm_state"));
 }
 
@@ -362,10 +366,10 @@ TEST_CASE("training with restart targets runs on recorded data and refuses data 
   config.training.pushforward_restart_targets = true;
   auto quiet = [](const std::string&) {};
   const std::string out = flowdesign::testing::OutputDir("train_restart");
-  CHECK_THROWS_WITH(training::Train(plain, config, out, quiet, MpmGroundTruthStep()),
+  CHECK_THROWS_WITH(training::Train(plain, config, out, quiet, MpmGroundTruthRun()),
                     Catch::Contains("needs the ground truth's state"));
   CHECK_THROWS_WITH(training::Train(recorded, config, out, quiet), Catch::Contains("built without the ground truth"));
-  const auto summary = training::Train(recorded, config, out, quiet, MpmGroundTruthStep());
+  const auto summary = training::Train(recorded, config, out, quiet, MpmGroundTruthRun());
   CHECK(summary.finished);
   const std::vector<double> losses = TrainLosses(out + "/log.csv");
   REQUIRE(losses.size() >= 2);
