@@ -73,14 +73,25 @@ ExampleDraw DrawExample(const TrajectoryTensors& t, int frame, int history, doub
 
 namespace {
 
-// The draw's input window (ground truth or pushed forward) plus its noise, on the CPU.
-torch::Tensor NoisyWindow(learned::LearnedSimulator& simulator, const ExampleDraw& draw, const torch::Device& device) {
+// The draw's input window (ground truth or pushed forward), before its noise, on the CPU.
+torch::Tensor DrawnWindow(learned::LearnedSimulator& simulator, const ExampleDraw& draw, const torch::Device& device) {
   const int c = simulator.Config().history;
   const TrajectoryTensors& t = *draw.trajectory;
-  const torch::Tensor window = draw.pushforward_steps > 0
-                                   ? PushforwardWindow(simulator, t, draw.frame, draw.pushforward_steps, device)
-                                   : t.Rows(draw.frame - c, c + 1, draw.noise.size(1));
-  return window + draw.noise;
+  return draw.pushforward_steps > 0 ? PushforwardWindow(simulator, t, draw.frame, draw.pushforward_steps, device)
+                                    : t.Rows(draw.frame - c, c + 1, draw.noise.size(1));
+}
+
+// The frames [frames + 1, alive, 2] that the drawn window (before noise) should continue into,
+// row 0 at its last frame: the ground truth's own, or for a restart draw the ground truth's run
+// from the window's state. Noise is not restarted from: as in GNS the target keeps the noise's
+// position offset and undoes its velocity (a restart from noisy positions let MPM keep part of
+// the noise's velocity, and a model trained so drifted 3x further in 25 steps).
+torch::Tensor ReferenceFrames(learned::LearnedSimulator& simulator, const ExampleDraw& draw, const torch::Tensor& window,
+                              int frames) {
+  const TrajectoryTensors& t = *draw.trajectory;
+  return draw.restart != nullptr
+             ? RestartedFrames(*draw.restart, t, draw.frame, window, simulator.Config().shear_viscosity_m2ps, frames)
+             : t.Rows(draw.frame, frames + 1, window.size(1));
 }
 
 }  // namespace
@@ -89,15 +100,14 @@ Example MakeExample(learned::LearnedSimulator& simulator, const ExampleDraw& dra
   const int c = simulator.Config().history;
   const TrajectoryTensors& t = *draw.trajectory;
   const int64_t alive = draw.noise.size(1);
-  const torch::Tensor noisy = NoisyWindow(simulator, draw, device);
-  // The target keeps the last input's position error (noise or drift), so the model learns to
-  // cancel velocity errors rather than position errors (a fluid particle cannot know where it
-  // should be, only how its neighbourhood should move). A restarted ground truth starts there.
+  const torch::Tensor window = DrawnWindow(simulator, draw, device);
+  const torch::Tensor noisy = window + draw.noise;
+  // The target keeps the last input's position error (noise, or drift without a restart), so
+  // the model learns to cancel velocity errors rather than position errors (a fluid particle
+  // cannot know where it should be, only how its neighbourhood should move).
   const torch::Tensor last = noisy.select(0, c), previous = noisy.select(0, c - 1);
-  const torch::Tensor next =
-      draw.restart != nullptr
-          ? RestartedFrames(*draw.restart, t, draw.frame, noisy, simulator.Config().shear_viscosity_m2ps, 1)[1]
-          : t.Frame(draw.frame + 1, alive) + (last - t.Frame(draw.frame, alive));
+  const torch::Tensor reference = ReferenceFrames(simulator, draw, window, 1);
+  const torch::Tensor next = reference[1] + (last - reference[0]);
   const torch::Tensor acceleration = next - 2 * last + previous;
   const learned::Normalization& n = simulator.Norm();
   const torch::Tensor mean = torch::tensor({static_cast<float>(n.acceleration_mean[0]), static_cast<float>(n.acceleration_mean[1])});
@@ -126,12 +136,9 @@ UnrolledExample MakeUnrolledExample(learned::LearnedSimulator& simulator, const 
   int steps = 1;
   while (steps < unroll_steps && frame + steps + 1 < t.Frames() && t.AliveAt(frame + steps) == alive) ++steps;
   UnrolledExample example;
-  const torch::Tensor window = NoisyWindow(simulator, draw, device);
-  example.window = window.to(device);
-  example.truth = (draw.restart != nullptr ? RestartedFrames(*draw.restart, t, frame, window,
-                                                             simulator.Config().shear_viscosity_m2ps, steps)
-                                           : t.Rows(frame, steps + 1, alive))
-                      .to(device);
+  const torch::Tensor window = DrawnWindow(simulator, draw, device);
+  example.window = (window + draw.noise).to(device);
+  example.truth = ReferenceFrames(simulator, draw, window, steps).to(device);
   example.obstacles = t.obstacles.to(device);
   example.capsules = t.capsules.to(device);
   example.domain = t.domain;

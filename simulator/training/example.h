@@ -30,9 +30,10 @@ struct ExampleDraw {
   int frame = 0;               // the window ends here
   int pushforward_steps = 0;   // 0: the window is ground truth
   torch::Tensor noise;         // [history + 1, particles alive at frame, 2], added to the window
-  // Set: the target is the ground truth's run from the window's own last state (MPM restarted
-  // there with the trajectory's recorded state, the velocities moved by the window's velocity
-  // error) instead of the ground truth's frames kept at the window's offset.
+  // Set: the target follows the ground truth's run from the window's own last state before noise
+  // (MPM restarted there with the trajectory's recorded state, the velocities moved by the
+  // window's velocity error) instead of the ground truth's frames kept at the window's offset.
+  // The noise is treated as always (its offset kept, its velocity undone).
   const GroundTruthRun* restart = nullptr;
 };
 // GNS random-walk position noise for a window (zeros without noise): the velocity noise

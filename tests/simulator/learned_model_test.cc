@@ -342,12 +342,21 @@ TEST_CASE("a restart target is the ground truth's next frame from the window's o
                             torch::tensor({n.acceleration_mean[0], n.acceleration_mean[1]}).to(torch::kFloat32);
     const torch::Tensor next_restarted = 2 * window[c] - window[c - 1] + a;
     CHECK(torch::allclose(next_restarted, training::RestartedFrames(ground_truth, t, frame, window, 0.0, 1)[1], 0.0, 1e-6));
-    if (steps == 0) CHECK(torch::allclose(restarted.target, plain.target, 0.0, 1e-5));
+    if (steps == 0) CHECK(torch::equal(restarted.target, plain.target));
     if (steps > 0) CHECK((restarted.target - plain.target).abs().max().item<double>() > 1e-3);
     // An unrolled example follows the restarted ground truth's frames.
     const training::UnrolledExample unrolled = training::MakeUnrolledExample(simulator, draw, 3, torch::kCPU);
     REQUIRE(unrolled.steps == 3);
     CHECK(torch::equal(unrolled.truth, training::RestartedFrames(ground_truth, t, frame, window, 0.0, 3)));
+    // Noise is not restarted from: with it, a window of the ground truth still learns the
+    // ground truth's target, and a pushed-forward one the restart from its state before noise.
+    training::ExampleDraw noisy = training::DrawExample(t, frame, c, 3e-4, steps, rng);
+    const training::Example noisy_plain = training::MakeExample(simulator, noisy, torch::kCPU);
+    noisy.restart = &ground_truth;
+    const training::Example noisy_restarted = training::MakeExample(simulator, noisy, torch::kCPU);
+    const torch::Tensor shift = (noisy_restarted.target - restarted.target) - (noisy_plain.target - plain.target);
+    CHECK(shift.abs().max().item<double>() < 1e-3);
+    if (steps == 0) CHECK(torch::equal(noisy_restarted.target, noisy_plain.target));
   }
   // Data without the recorded state cannot restart.
   const training::TrajectoryTensors unrecorded = training::ToTensors(SimulateMpm(scene, {}), c);
