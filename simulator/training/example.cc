@@ -28,12 +28,10 @@ torch::Tensor RestartedFrames(const GroundTruthRun& ground_truth, const Trajecto
   }
   const int64_t alive = window.size(1);
   const int c = static_cast<int>(window.size(0)) - 1;
-  // The window's velocity error per frame, in m/s, moves MPM's recorded velocities.
-  const torch::Tensor velocity_error = ((window.select(0, c) - window.select(0, c - 1)) -
-                                        (t.Frame(frame, alive) - t.Frame(frame - 1, alive))) /
-                                       t.frame_dt_s;
-  torch::Tensor states = t.mpm_state.select(0, frame).narrow(0, 0, alive).clone();
-  states.narrow(1, 0, 2).add_(velocity_error);
+  // The true velocities, not the window's: as with the plain target, the model should undo its
+  // velocity errors (restarted with them, MPM carried them on, and a model trained so drifted
+  // twice as far in 25 steps).
+  const torch::Tensor states = t.mpm_state.select(0, frame).narrow(0, 0, alive).contiguous();
   const torch::Tensor last = window.select(0, c).contiguous();
   const auto xy = last.accessor<float, 2>();
   std::vector<Vec2> positions(alive);
@@ -83,9 +81,9 @@ torch::Tensor DrawnWindow(learned::LearnedSimulator& simulator, const ExampleDra
 
 // The frames [frames + 1, alive, 2] that the drawn window (before noise) should continue into,
 // row 0 at its last frame: the ground truth's own, or for a restart draw the ground truth's run
-// from the window's state. Noise is not restarted from: as in GNS the target keeps the noise's
-// position offset and undoes its velocity (a restart from noisy positions let MPM keep part of
-// the noise's velocity, and a model trained so drifted 3x further in 25 steps).
+// from the window's state. Noise is not restarted from: the target keeps the noise's position
+// offset and undoes its velocity exactly as the plain target does (so with noise a ground-truth
+// window gets the plain target).
 torch::Tensor ReferenceFrames(learned::LearnedSimulator& simulator, const ExampleDraw& draw, const torch::Tensor& window,
                               int frames) {
   const TrajectoryTensors& t = *draw.trajectory;

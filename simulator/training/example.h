@@ -30,10 +30,10 @@ struct ExampleDraw {
   int frame = 0;               // the window ends here
   int pushforward_steps = 0;   // 0: the window is ground truth
   torch::Tensor noise;         // [history + 1, particles alive at frame, 2], added to the window
-  // Set: the target follows the ground truth's run from the window's own last state before noise
-  // (MPM restarted there with the trajectory's recorded state, the velocities moved by the
-  // window's velocity error) instead of the ground truth's frames kept at the window's offset.
-  // The noise is treated as always (its offset kept, its velocity undone).
+  // Set: the target follows the ground truth's run from the window's own last positions before
+  // noise (MPM restarted there with the trajectory's recorded velocity, J and C of the frame)
+  // instead of the ground truth's frames kept at the window's offset. The noise is treated as
+  // always (its offset kept, its velocity undone).
   const GroundTruthRun* restart = nullptr;
 };
 // GNS random-walk position noise for a window (zeros without noise): the velocity noise
@@ -79,10 +79,9 @@ torch::Tensor UnrolledLoss(learned::LearnedSimulator& simulator, const UnrolledE
                            double huber_delta);
 
 // The ground truth's run [frames + 1, alive, 2] (row 0: the window's last positions) from the
-// state the window [history + 1, alive, 2] ending at `frame` ends in: MPM restarted at the
-// window's last positions with the trajectory's recorded state at `frame`, each velocity moved by
-// how far the window's last velocity is from the ground truth's. From the ground truth's own
-// window it is the data's frames frame .. frame + frames.
+// last positions of the window [history + 1, alive, 2] ending at `frame`: MPM restarted there
+// with the trajectory's recorded state at `frame` (the true velocities, J and C). From the ground
+// truth's own window it is the data's frames frame .. frame + frames.
 torch::Tensor RestartedFrames(const GroundTruthRun& ground_truth, const TrajectoryTensors& t, int frame,
                               const torch::Tensor& window, double shear_viscosity_m2ps, int frames);
 

@@ -25,9 +25,9 @@ struct TrainingOptions {
   // rollout of 1..pushforward_max_steps steps (uniform) instead of the ground truth (0 = off).
   int pushforward_max_steps = 0;
   double pushforward_fraction = 0.5;
-  // Pushed-forward examples learn what the ground truth does from the state the model's rollout
-  // reached (MPM restarted there with the data's recorded state, for one step or unroll_steps;
-  // DAgger) instead of following the ground truth's own velocities. Needs data generated with record_mpm_state and a
+  // Pushed-forward examples learn what the ground truth does from the positions the model's
+  // rollout reached (MPM restarted there with the data's recorded velocities, J and C, for one
+  // step or unroll_steps; DAgger) instead of following the ground truth's own displacements. Needs data generated with record_mpm_state and a
   // program built with the ground truth (Train's ground_truth).
   bool pushforward_restart_targets = false;
   // Exponential moving average of the weights (0 = off): validation and model.fdm use the
