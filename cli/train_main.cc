@@ -16,11 +16,9 @@ int main(int argc, char** argv) {
   Action action;
 #ifdef FLOWDESIGN_WITH_GENERATE
   AddTrainCommand(app, action, flowdesign::simulator::MpmGroundTruthRun());
+  AddGenerateCommand(app, action);
 #else
   AddTrainCommand(app, action);
-#endif
-#ifdef FLOWDESIGN_WITH_GENERATE
-  AddGenerateCommand(app, action);
 #endif
   return RunApp(app, action, argc, argv);
 }

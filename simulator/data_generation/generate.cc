@@ -11,6 +11,7 @@
 #include <tbb/task_arena.h>
 
 #include "simulator/data_generation/scene_sampler.h"
+#include "simulator/ground_truth/mpm_solver.h"
 #include "tasks/file_util.h"
 
 namespace flowdesign::simulator::data {
@@ -28,13 +29,6 @@ uint64_t TrajectorySeed(uint64_t seed, size_t split, int index) {
   z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
   z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
   return z ^ (z >> 31);
-}
-
-MpmOptions GroundTruthOptions(const Recipe& recipe) {
-  MpmOptions mpm;
-  mpm.threads = 1;
-  mpm.shear_viscosity_m2ps = recipe.shear_viscosity_m2ps;
-  return mpm;
 }
 
 void GenerateData(const Recipe& recipe, const std::string& out_dir, const GenerateOptions& options) {
@@ -69,8 +63,10 @@ void GenerateData(const Recipe& recipe, const std::string& out_dir, const Genera
     tbb::parallel_for(size_t{0}, jobs.size(), [&](size_t j) {
       std::mt19937_64 rng(TrajectorySeed(recipe.seed, jobs[j].split, jobs[j].index));
       const Scene scene = SampleScene(recipe, rng);
-      // One thread each: parallel across trajectories instead.
-      const Trajectory trajectory = SimulateMpm(scene, GroundTruthOptions(recipe), {}, nullptr, recipe.record_mpm_state);
+      MpmOptions mpm;
+      mpm.threads = 1;  // parallel across trajectories instead
+      mpm.shear_viscosity_m2ps = recipe.shear_viscosity_m2ps;
+      const Trajectory trajectory = SimulateMpm(scene, mpm, {}, nullptr, recipe.record_mpm_state);
       SaveTrajectory(trajectory, TrajectoryDirectory(out_dir, kDataSplits[jobs[j].split], jobs[j].index));
       const int finished = ++done;
       if (options.progress) {

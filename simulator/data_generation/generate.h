@@ -14,7 +14,6 @@
 
 #include "simulator/data_generation/recipe.h"
 #include "simulator/data_layout.h"
-#include "simulator/ground_truth/mpm_solver.h"
 #include "simulator/learned/normalization.h"
 #include "simulator/trajectory.h"
 
@@ -28,9 +27,6 @@ struct GenerateOptions {
 // Generates every missing trajectory (existing complete ones are kept, so a killed run resumes),
 // then writes the statistics. Deterministic: trajectory i of a split depends only on the recipe.
 void GenerateData(const Recipe& recipe, const std::string& out_dir, const GenerateOptions& options);
-
-// The ground truth's options for a recipe's scenes (on one thread).
-MpmOptions GroundTruthOptions(const Recipe& recipe);
 
 // The generator seed of trajectory `index` of split `split` (0 train, 1 valid, 2 test): the scene
 // is SampleScene(recipe, rng) with rng seeded by it.

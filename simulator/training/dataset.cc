@@ -13,6 +13,18 @@ int64_t TrajectoryTensors::AliveAt(int frame) const {
   return std::upper_bound(birth_frame.begin(), birth_frame.end(), frame) - birth_frame.begin();
 }
 
+Scene TrajectoryTensors::RestartScene() const {
+  Scene scene;
+  scene.domain = domain;
+  scene.gravity = gravity;
+  scene.particle_spacing_m = particle_spacing_m;
+  scene.frame_dt_s = frame_dt_s;
+  scene.frames = 1;
+  scene.solids = solids;
+  scene.wall_capsule_count = wall_capsule_count;
+  return scene;
+}
+
 TrajectoryTensors ToTensors(const Trajectory& trajectory, int history) {
   TrajectoryTensors t;
   t.history = history;
@@ -30,13 +42,9 @@ TrajectoryTensors ToTensors(const Trajectory& trajectory, int history) {
   t.domain = trajectory.domain;
   t.particle_spacing_m = trajectory.particle_spacing_m;
   t.frame_dt_s = trajectory.frame_dt_s;
-  t.scene.domain = trajectory.domain;
-  t.scene.gravity = trajectory.gravity;
-  t.scene.particle_spacing_m = trajectory.particle_spacing_m;
-  t.scene.frame_dt_s = trajectory.frame_dt_s;
-  t.scene.frames = 1;
-  t.scene.solids = trajectory.solids;
-  t.scene.wall_capsule_count = trajectory.wall_capsule_count;
+  t.solids = trajectory.solids;
+  t.wall_capsule_count = trajectory.wall_capsule_count;
+  t.gravity = trajectory.gravity;
   if (!trajectory.mpm_state.empty()) {
     t.mpm_state = torch::from_blob(const_cast<float*>(trajectory.mpm_state.data()),
                                    {trajectory.frame_count, n, kMpmStateWidth}, torch::kFloat32)

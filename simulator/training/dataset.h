@@ -24,9 +24,10 @@ struct TrajectoryTensors {
   tasks::Box domain;
   double particle_spacing_m = 0.0;
   double frame_dt_s = 0.0;
-  // The scene without its fluid (domain, gravity, solids, frame step): what the ground truth
-  // needs to restart from a state (GroundTruthRun).
-  Scene scene;
+  // What the ground truth needs besides the above to restart from a state (RestartScene).
+  std::vector<Capsule> solids;
+  int wall_capsule_count = 0;
+  Vec2 gravity;
   // [frames, particles, kMpmStateWidth]: the ground truth's state per frame, where the data
   // recorded it (recipe's record_mpm_state); undefined otherwise.
   torch::Tensor mpm_state;
@@ -39,6 +40,8 @@ struct TrajectoryTensors {
     return states.narrow(0, first_frame + history, count).narrow(1, 0, particles);
   }
   torch::Tensor Frame(int frame, int64_t particles) const { return Rows(frame, 1, particles).squeeze(0); }
+  // The scene without its fluid, for one frame: where the ground truth restarts (GroundTruthRun).
+  Scene RestartScene() const;
 };
 
 // `history`: the model's velocity history, the number of rows extrapolated before frame 0.

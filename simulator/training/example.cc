@@ -38,7 +38,7 @@ torch::Tensor RestartedFrames(const GroundTruthRun& ground_truth, const Trajecto
   for (int64_t i = 0; i < alive; ++i) positions[i] = {xy[i][0], xy[i][1]};
   const float* state_data = states.data_ptr<float>();
   const std::vector<std::vector<Vec2>> run = ground_truth(
-      t.scene, shear_viscosity_m2ps, positions, std::vector<float>(state_data, state_data + states.numel()), frames);
+      t.RestartScene(), shear_viscosity_m2ps, positions, std::vector<float>(state_data, state_data + states.numel()), frames);
   torch::Tensor out = torch::empty({frames + 1, alive, 2});
   out[0] = last;
   for (int f = 0; f < frames; ++f) {
