@@ -186,7 +186,7 @@ GraphNetworkImpl::GraphNetworkImpl(const ModelConfig& c) : config_(c) {
   for (int m = 0; m < c.message_passing_steps; ++m) {
     blocks_.push_back(register_module("block" + std::to_string(m), InteractionBlock(c)));
   }
-  decoder_ = register_module("decoder", Mlp(L, c.mlp_hidden_size, c.mlp_hidden_layers, 2, false));
+  decoder_ = register_module("decoder", Mlp(L, c.mlp_hidden_size, c.mlp_hidden_layers, NodeOutputSize(c), false));
 }
 
 torch::Tensor GraphNetworkImpl::forward(const torch::Tensor& node_inputs, const torch::Tensor& edge_inputs,
@@ -239,7 +239,7 @@ double ForwardFlops(const ModelConfig& c, int64_t nodes, int64_t edges) {
     macs += nodes * MlpMacs(2 * L, H, layers, L);                     // node MLP
     if (c.global_latent) macs += nodes * static_cast<double>(L);     // pooling (graphs' projections: negligible)
   }
-  macs += nodes * MlpMacs(L, H, layers, 2);  // decoder
+  macs += nodes * MlpMacs(L, H, layers, NodeOutputSize(c));  // decoder
   return 2.0 * macs;
 }
 

@@ -116,7 +116,8 @@ class GraphNetworkImpl : public torch::nn::Module {
   explicit GraphNetworkImpl(const ModelConfig& config);
   // node_inputs [N, NodeInputSize], edge_inputs [E, 3], senders/receivers int64 [E],
   // edge_weights [E, 1] or undefined (all 1); pooling: required with a global latent.
-  // Returns the normalized acceleration [N, 2].
+  // Returns per node the normalized acceleration [N, 2] (with a volume state also the normalized
+  // change of J: [N, 3]).
   torch::Tensor forward(const torch::Tensor& node_inputs, const torch::Tensor& edge_inputs,
                         const torch::Tensor& senders, const torch::Tensor& receivers,
                         const torch::Tensor& edge_weights = {}, const GraphPooling& pooling = {});

@@ -1,5 +1,6 @@
 #include "simulator/learned/learned_simulator.h"
 
+#include <stdexcept>
 #include <thread>
 #include <vector>
 
@@ -72,8 +73,8 @@ void LearnedSimulator::ToDevice(const torch::Device& device) {
   }
 }
 
-StepGraph LearnedSimulator::BuildGraph(const torch::Tensor& window, int fluid_count,
-                                       const tasks::Box& domain) const {
+StepGraph LearnedSimulator::BuildGraph(const torch::Tensor& window, int fluid_count, const tasks::Box& domain,
+                                       const torch::Tensor& volume) const {
   const int64_t n = window.size(1);
   const double radius = RadiusMetres();
   const torch::Tensor last = window.select(0, window.size(0) - 1);  // [N, 2]
@@ -108,7 +109,18 @@ StepGraph LearnedSimulator::BuildGraph(const torch::Tensor& window, int fluid_co
   EdgeFeatureTensors features = EdgeFeatures(last, graph.senders, graph.receivers, radius, fade);
   graph.edge_inputs = features.inputs;
   graph.edge_weights = features.weights;
-  graph.node_inputs = torch::cat({history, walls, type}, 1);
+  if (config_.volume_state) {
+    if (!volume.defined() || volume.dim() != 1 || volume.size(0) != fluid_count) {
+      throw std::invalid_argument("a model with a volume state needs J of every fluid particle");
+    }
+    // Obstacle particles read 0 (the mean J).
+    torch::Tensor j = torch::zeros({n, 1}, window.options());
+    j.narrow(0, 0, fluid_count).copy_(((volume.to(window.device()) - normalization_.volume_mean) /
+                                       normalization_.volume_std).unsqueeze(1));
+    graph.node_inputs = torch::cat({history, walls, type, j}, 1);
+  } else {
+    graph.node_inputs = torch::cat({history, walls, type}, 1);
+  }
   if (config_.global_latent) graph.pooling = GraphPooling::Single(n, fluid_count, window.options());
   return graph;
 }
@@ -119,19 +131,28 @@ torch::Tensor LearnedSimulator::PredictNormalizedAcceleration(const StepGraph& g
 }
 
 torch::Tensor LearnedSimulator::Step(const torch::Tensor& fluid_window, const torch::Tensor& obstacles,
-                                     const torch::Tensor& capsules, const tasks::Box& domain) {
+                                     const torch::Tensor& capsules, const tasks::Box& domain,
+                                     const torch::Tensor& volume, torch::Tensor* next_volume) {
+  if (config_.volume_state && next_volume == nullptr) {
+    throw std::invalid_argument("a model with a volume state steps J too: pass its next_volume");
+  }
   const int64_t n = fluid_window.size(1);
   const torch::Tensor window = torch::cat(
       {fluid_window, obstacles.unsqueeze(0).expand({fluid_window.size(0), -1, -1})}, 1);
   StepGraph graph;
   {
     RECORD_FUNCTION("flowdesign::BuildGraph", std::vector<c10::IValue>());
-    graph = BuildGraph(window, static_cast<int>(n), domain);
+    graph = BuildGraph(window, static_cast<int>(n), domain, volume);
   }
   torch::Tensor normalized;
   {
     RECORD_FUNCTION("flowdesign::GraphNetwork", std::vector<c10::IValue>());
     normalized = PredictNormalizedAcceleration(graph).narrow(0, 0, n);
+  }
+  if (config_.volume_state) {
+    const torch::Tensor change = normalized.select(1, 2);
+    *next_volume = volume + (change * normalization_.volume_change_std + normalization_.volume_change_mean);
+    normalized = normalized.narrow(1, 0, 2);
   }
   const torch::Tensor acceleration = normalized * acceleration_std_ + acceleration_mean_;
   const torch::Tensor last = fluid_window.select(0, fluid_window.size(0) - 1);

@@ -52,14 +52,19 @@ class LearnedSimulator {
   // obstacles. Edges come from the last positions (not differentiated: which edges exist is
   // treated as constant, as in the released GNS design code). The window may be on the
   // simulator's device or on the CPU (training builds graphs there, in parallel, for a GPU).
-  StepGraph BuildGraph(const torch::Tensor& window, int fluid_count, const tasks::Box& domain) const;
-  // Normalized acceleration predicted for every node [N, 2].
+  // With a volume state, `volume` holds the fluid's J [fluid_count] (required).
+  StepGraph BuildGraph(const torch::Tensor& window, int fluid_count, const tasks::Box& domain,
+                       const torch::Tensor& volume = {}) const;
+  // The network's output for every node: normalized acceleration [N, 2] (with a volume state
+  // [N, 3]: also the normalized change of J).
   torch::Tensor PredictNormalizedAcceleration(const StepGraph& graph);
 
   // One step: fluid window [C+1, n, 2], static obstacle particles [m, 2], solid capsules
-  // [K, 5] -> next fluid positions [n, 2] after projection.
+  // [K, 5] -> next fluid positions [n, 2] after projection. With a volume state, `volume` is
+  // the fluid's J [n] and *next_volume receives J after the step (both required).
   torch::Tensor Step(const torch::Tensor& fluid_window, const torch::Tensor& obstacles,
-                     const torch::Tensor& capsules, const tasks::Box& domain);
+                     const torch::Tensor& capsules, const tasks::Box& domain, const torch::Tensor& volume = {},
+                     torch::Tensor* next_volume = nullptr);
 
  private:
   ModelConfig config_;

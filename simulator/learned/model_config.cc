@@ -44,6 +44,7 @@ nlohmann::json ModelConfigToJson(const ModelConfig& c) {
           {"message_passing_steps", c.message_passing_steps},
           {"history", c.history},
           {"global_latent", c.global_latent},
+          {"volume_state", c.volume_state},
           {"connectivity_radius_spacings", c.connectivity_radius_spacings},
           {"edge_fade_spacings", c.edge_fade_spacings},
           {"density_projection_iterations", c.density_projection_iterations},
@@ -63,6 +64,7 @@ ModelConfig ModelConfigFromJson(const nlohmann::json& json, const std::string& s
   c.message_passing_steps = merged.at("message_passing_steps").get<int>();
   c.history = merged.at("history").get<int>();
   c.global_latent = merged.at("global_latent").get<bool>();
+  c.volume_state = merged.at("volume_state").get<bool>();
   c.connectivity_radius_spacings = merged.at("connectivity_radius_spacings").get<double>();
   c.edge_fade_spacings = merged.at("edge_fade_spacings").get<double>();
   c.density_projection_iterations = merged.at("density_projection_iterations").get<int>();
@@ -79,6 +81,8 @@ ModelConfig ModelConfigFromJson(const nlohmann::json& json, const std::string& s
   return c;
 }
 
-int NodeInputSize(const ModelConfig& config) { return 2 * config.history + 4 + 2; }
+int NodeInputSize(const ModelConfig& config) { return 2 * config.history + 4 + 2 + (config.volume_state ? 1 : 0); }
+
+int NodeOutputSize(const ModelConfig& config) { return config.volume_state ? 3 : 2; }
 
 }  // namespace flowdesign::simulator::learned

@@ -19,6 +19,11 @@ struct ModelConfig {
   // the same step: MPM's pressure crosses a splash in a frame or two, message passing reaches only
   // blocks x R. Off: the GNS network of Sanchez-Gonzalez et al.
   bool global_latent = false;
+  // Each fluid particle also carries MPM's volume ratio J (its pressure, K (J - 1)) as a state:
+  // the network reads J and predicts its change per frame next to the acceleration. J hardly
+  // shows in the positions (docs/learned-simulator.md, "What the ground truth hides"); training
+  // needs data with the ground truth's state (a recipe's record_mpm_state).
+  bool volume_state = false;
   double connectivity_radius_spacings = 2.5;  // R in particle spacings
   // Width (spacings) of a band inside R over which an edge's messages fade smoothly to zero, so
   // that a neighbour entering the radius changes nothing abruptly and the rollout is continuous
@@ -43,8 +48,11 @@ nlohmann::json ModelConfigToJson(const ModelConfig& config);
 // Unknown fields are rejected; missing fields keep their defaults.
 ModelConfig ModelConfigFromJson(const nlohmann::json& json, const std::string& source);
 
-// Node input width: 2 * history velocities + 4 wall distances + 2 type one-hots.
+// Node input width: 2 * history velocities + 4 wall distances + 2 type one-hots (+ J with a
+// volume state).
 int NodeInputSize(const ModelConfig& config);
+// Network output width per node: the normalized acceleration (+ the normalized change of J).
+int NodeOutputSize(const ModelConfig& config);
 inline constexpr int kEdgeInputSize = 3;  // displacement / R and its norm
 
 }  // namespace flowdesign::simulator::learned

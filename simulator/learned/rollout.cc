@@ -24,7 +24,15 @@ struct RolloutContext : torch::CustomClassHolder {
   LearnedSimulator* simulator = nullptr;
   const RolloutSetup* setup = nullptr;
   Backward backward = Backward::kSerial;
+  torch::Tensor volumes;  // [steps + 1, particles]: J over time, with a volume state
 };
+
+// J of every particle at every frame before the rollout fills it: its initial value throughout.
+torch::Tensor InitialVolumes(const RolloutSetup& setup, const torch::TensorOptions& options) {
+  const int64_t n = static_cast<int64_t>(setup.birth_frame.size());
+  const torch::Tensor start = setup.initial_volume.defined() ? setup.initial_volume.to(options) : torch::ones({n}, options);
+  return start.unsqueeze(0).repeat({setup.steps + 1, 1});
+}
 
 class RolloutFunction : public torch::autograd::Function<RolloutFunction> {
  public:
@@ -34,21 +42,30 @@ class RolloutFunction : public torch::autograd::Function<RolloutFunction> {
     LearnedSimulator& simulator = *context->simulator;
     const int c = setup.history;
     torch::Tensor states = setup.initial_states.clone();
+    const bool with_volume = simulator.Config().volume_state;
+    // Row t: J at frame t (with a volume state; else an empty placeholder).
+    const torch::Tensor volumes = with_volume ? InitialVolumes(setup, states.options()) : torch::empty({0});
     {
       torch::NoGradGuard no_grad;
       for (int t = 0; t < setup.steps; ++t) {
         const int64_t alive = AliveAtStep(setup, t);
         if (alive == 0) continue;
         const torch::Tensor window = states.narrow(0, t, c + 1).narrow(1, 0, alive);
-        const torch::Tensor next = simulator.Step(window, obstacles, capsules, setup.domain);
+        torch::Tensor next_volume;
+        const torch::Tensor next =
+            with_volume ? simulator.Step(window, obstacles, capsules, setup.domain,
+                                         volumes.select(0, t).narrow(0, 0, alive), &next_volume)
+                        : simulator.Step(window, obstacles, capsules, setup.domain);
         if (!torch::isfinite(next).all().item<bool>()) {
           throw std::runtime_error("learned rollout: non-finite particle position at frame " +
                                    std::to_string(t + 1) + " (model diverged)");
         }
         states.select(0, c + t + 1).narrow(0, 0, alive).copy_(next);
+        if (with_volume) volumes.select(0, t + 1).narrow(0, 0, alive).copy_(next_volume);
       }
     }
-    ctx->save_for_backward({obstacles, capsules, states});
+    context->volumes = volumes;
+    ctx->save_for_backward({obstacles, capsules, states, volumes});
     ctx->saved_data["context"] = c10::IValue::make_capsule(context);
     return states.narrow(0, c, setup.steps + 1).clone();
   }
@@ -59,41 +76,59 @@ class RolloutFunction : public torch::autograd::Function<RolloutFunction> {
     const torch::Tensor obstacles = saved[0].detach();
     const torch::Tensor capsules = saved[1].detach();
     const torch::Tensor states = saved[2];
+    const torch::Tensor volumes = saved[3];
     auto context = c10::static_intrusive_pointer_cast<RolloutContext>(ctx->saved_data["context"].toCapsule());
     const RolloutSetup& setup = *context->setup;
     LearnedSimulator& simulator = *context->simulator;
     const int c = setup.history;
+    const bool with_volume = simulator.Config().volume_state;
 
-    // One step recomputed with autograd: its inputs as leaves and its output.
+    // One step recomputed with autograd: its inputs as leaves and its outputs.
     struct Recomputed {
       int t = 0;
-      torch::Tensor window, obstacles, capsules, next;
+      torch::Tensor window, volume, obstacles, capsules, next, next_volume;
     };
     auto recompute = [&](int t) {
       Recomputed r;
       r.t = t;
-      r.window = states.narrow(0, t, c + 1).narrow(1, 0, AliveAtStep(setup, t)).detach().requires_grad_(true);
+      const int64_t alive = AliveAtStep(setup, t);
+      r.window = states.narrow(0, t, c + 1).narrow(1, 0, alive).detach().requires_grad_(true);
       r.obstacles = obstacles.detach().requires_grad_(true);
       r.capsules = capsules.detach().requires_grad_(true);
       torch::AutoGradMode enable(true);
-      ParametersAsConstants constants;  // only the window's, obstacles' and capsules' gradients are wanted
-      r.next = simulator.Step(r.window, r.obstacles, r.capsules, setup.domain);
+      ParametersAsConstants constants;  // only the inputs' gradients are wanted
+      if (with_volume) {
+        r.volume = volumes.select(0, t).narrow(0, 0, alive).detach().requires_grad_(true);
+        r.next = simulator.Step(r.window, r.obstacles, r.capsules, setup.domain, r.volume, &r.next_volume);
+      } else {
+        r.next = simulator.Step(r.window, r.obstacles, r.capsules, setup.domain);
+      }
       return r;
     };
 
-    // adjoint[k] = dL/d states[k], completed for row k once every step reading it is done.
+    // adjoint[k] = dL/d states[k], completed for row k once every step reading it is done;
+    // volume_adjoint[k] = dL/d J at frame k likewise (the loss reads positions only).
     torch::Tensor adjoint = torch::zeros_like(states);
     adjoint.narrow(0, c, setup.steps + 1).add_(grad_outputs[0]);
+    torch::Tensor volume_adjoint = torch::zeros_like(volumes);
     torch::Tensor obstacles_grad = torch::zeros_like(obstacles);
     torch::Tensor capsules_grad = torch::zeros_like(capsules);
     auto back_propagate = [&](const Recomputed& r) {
-      const torch::Tensor output_grad = adjoint.select(0, c + r.t + 1).narrow(0, 0, r.window.size(1));
+      const int64_t alive = r.window.size(1);
+      torch::autograd::variable_list outputs{r.next}, inputs{r.window, r.obstacles, r.capsules};
+      torch::autograd::variable_list output_grads{adjoint.select(0, c + r.t + 1).narrow(0, 0, alive)};
+      if (with_volume) {
+        outputs.push_back(r.next_volume);
+        output_grads.push_back(volume_adjoint.select(0, r.t + 1).narrow(0, 0, alive));
+        inputs.push_back(r.volume);
+      }
       const torch::autograd::variable_list grads =
-          torch::autograd::grad({r.next}, {r.window, r.obstacles, r.capsules}, {output_grad},
+          torch::autograd::grad(outputs, inputs, output_grads,
                                 /*retain_graph=*/false, /*create_graph=*/false, /*allow_unused=*/true);
-      if (grads[0].defined()) adjoint.narrow(0, r.t, c + 1).narrow(1, 0, r.window.size(1)).add_(grads[0]);
+      if (grads[0].defined()) adjoint.narrow(0, r.t, c + 1).narrow(1, 0, alive).add_(grads[0]);
       if (grads[1].defined()) obstacles_grad.add_(grads[1]);
       if (grads[2].defined()) capsules_grad.add_(grads[2]);
+      if (with_volume && grads[3].defined()) volume_adjoint.select(0, r.t).narrow(0, 0, alive).add_(grads[3]);
     };
     std::vector<int> order;  // steps with fluid, last first
     for (int t = setup.steps - 1; t >= 0; --t)
@@ -260,7 +295,8 @@ torch::Tensor SampleObstacleParticles(const torch::Tensor& capsules, double spac
 }
 
 torch::Tensor Rollout(LearnedSimulator& simulator, const RolloutSetup& setup,
-                      const torch::Tensor& obstacles, const torch::Tensor& capsules, Backward backward) {
+                      const torch::Tensor& obstacles, const torch::Tensor& capsules, Backward backward,
+                      torch::Tensor* volumes) {
   if (setup.history != simulator.Config().history) {
     throw std::invalid_argument("rollout setup history " + std::to_string(setup.history) +
                                 " does not match the model's history " +
@@ -270,7 +306,9 @@ torch::Tensor Rollout(LearnedSimulator& simulator, const RolloutSetup& setup,
   context->simulator = &simulator;
   context->setup = &setup;
   context->backward = backward;
-  return RolloutFunction::apply(obstacles, capsules, context);
+  torch::Tensor positions = RolloutFunction::apply(obstacles, capsules, context);
+  if (volumes != nullptr) *volumes = context->volumes;
+  return positions;
 }
 
 Trajectory RolloutTrajectory(LearnedSimulator& simulator, const Scene& scene) {

@@ -25,6 +25,9 @@ struct RolloutSetup {
   // filled by the rollout.
   torch::Tensor initial_states;
   std::vector<int> birth_frame;  // non-decreasing; 0 for particles present at the start
+  // For a model with a volume state: J of every particle [particles] at frame 0 or at its birth
+  // (undefined: 1, fluid at rest).
+  torch::Tensor initial_volume;
 };
 
 // Builds the setup of a scene: initial fluid with a velocity history at its initial velocity,
@@ -53,10 +56,11 @@ enum class Backward { kSerial, kPipelined };
 
 // Fluid positions over time [steps + 1, particles, 2] (frame 0 first), differentiable with
 // respect to `obstacles` [m, 2] and `capsules` [K, 5] through checkpointed backpropagation.
-// Throws std::runtime_error if a position becomes non-finite.
+// With a volume state, *volumes (if given) receives J over time [steps + 1, particles] (not
+// differentiable). Throws std::runtime_error if a position becomes non-finite.
 torch::Tensor Rollout(LearnedSimulator& simulator, const RolloutSetup& setup,
                       const torch::Tensor& obstacles, const torch::Tensor& capsules,
-                      Backward backward = Backward::kSerial);
+                      Backward backward = Backward::kSerial, torch::Tensor* volumes = nullptr);
 
 // A whole scene rolled out without gradients, as a Trajectory (for evaluation and pictures).
 Trajectory RolloutTrajectory(LearnedSimulator& simulator, const Scene& scene);

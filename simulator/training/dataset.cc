@@ -1,5 +1,6 @@
 #include "simulator/training/dataset.h"
 
+#include <cmath>
 #include <filesystem>
 #include <stdexcept>
 
@@ -93,6 +94,29 @@ learned::Normalization LoadNormalization(const std::string& data_dir) {
   }
 }
 
+void SetVolumeStatistics(const Dataset& data, learned::Normalization& n) {
+  double sum[2] = {0, 0}, squares[2] = {0, 0}, count[2] = {0, 0};
+  const auto add = [&](int k, const torch::Tensor& values) {
+    const torch::Tensor v = values.masked_select(torch::isfinite(values)).to(torch::kFloat64);
+    sum[k] += v.sum().item<double>();
+    squares[k] += v.pow(2).sum().item<double>();
+    count[k] += static_cast<double>(v.numel());
+  };
+  for (const TrajectoryTensors& t : data.trajectories) {
+    t.Volume(0, 0);  // throws where the data has no J
+    const torch::Tensor j = t.mpm_state.select(2, 2);  // [frames, particles], NaN before birth
+    add(0, j);
+    add(1, j.narrow(0, 1, j.size(0) - 1) - j.narrow(0, 0, j.size(0) - 1));
+  }
+  if (count[1] == 0) throw std::invalid_argument("no frames of J to take its statistics from");
+  const auto std_of = [&](int k, double mean) { return std::sqrt(std::max(1e-20, squares[k] / count[k] - mean * mean)); };
+  n.has_volume = true;
+  n.volume_mean = sum[0] / count[0];
+  n.volume_std = std_of(0, n.volume_mean);
+  n.volume_change_mean = sum[1] / count[1];
+  n.volume_change_std = std_of(1, n.volume_change_mean);
+}
+
 learned::RolloutSetup SetupFromData(const TrajectoryTensors& t, int start_frame, int steps) {
   if (start_frame < 0 || steps < 0 || start_frame + steps > t.Frames() - 1) {
     throw std::invalid_argument("rollout from frame " + std::to_string(start_frame) + " for " +
@@ -106,14 +130,30 @@ learned::RolloutSetup SetupFromData(const TrajectoryTensors& t, int start_frame,
   // Rows after a particle's birth are overwritten by the rollout.
   setup.initial_states = t.Rows(start_frame - t.history, t.history + steps + 1, particles).clone();
   for (int64_t i = 0; i < particles; ++i) setup.birth_frame.push_back(std::max(0, t.birth_frame[i] - start_frame));
+  // J: the ground truth's at a later start; from frame 0, and at births, 1 as in a design.
+  if (start_frame > 0 && t.mpm_state.defined()) {
+    setup.initial_volume = torch::ones({particles});
+    const int64_t alive = t.AliveAt(start_frame);
+    setup.initial_volume.narrow(0, 0, alive).copy_(t.Volume(start_frame, alive));
+  }
   return setup;
 }
 
+torch::Tensor TrajectoryTensors::Volume(int frame, int64_t particles) const {
+  if (!mpm_state.defined()) {
+    throw std::invalid_argument("J of the fluid needs data with the ground truth's state (generate it with "
+                                "\"record_mpm_state\": true in the recipe)");
+  }
+  return mpm_state.select(0, frame).narrow(0, 0, particles).select(1, 2);
+}
+
 torch::Tensor RolloutFromData(learned::LearnedSimulator& simulator, const TrajectoryTensors& t, int start_frame,
-                              int steps, const torch::Device& device) {
+                              int steps, const torch::Device& device, torch::Tensor* volumes) {
   learned::RolloutSetup setup = SetupFromData(t, start_frame, steps);
+  if (simulator.Config().volume_state && start_frame > 0) t.Volume(start_frame, 0);  // the data must have J
   setup.initial_states = setup.initial_states.to(device);
-  return learned::Rollout(simulator, setup, t.obstacles.to(device), t.capsules.to(device));
+  return learned::Rollout(simulator, setup, t.obstacles.to(device), t.capsules.to(device), learned::Backward::kSerial,
+                          volumes);
 }
 
 }  // namespace flowdesign::simulator::training

@@ -40,6 +40,9 @@ struct TrajectoryTensors {
     return states.narrow(0, first_frame + history, count).narrow(1, 0, particles);
   }
   torch::Tensor Frame(int frame, int64_t particles) const { return Rows(frame, 1, particles).squeeze(0); }
+  // The ground truth's J of the first `particles` particles at `frame` [particles]; throws where
+  // the data did not record the state.
+  torch::Tensor Volume(int frame, int64_t particles) const;
   // The scene without its fluid, for one frame: where the ground truth restarts (GroundTruthRun).
   Scene RestartScene() const;
 };
@@ -60,6 +63,9 @@ struct Dataset {
 // Loads split ("train", "valid", "test") of a data folder; at most `limit` trajectories (-1: all).
 Dataset LoadSplit(const std::string& data_dir, const std::string& split, int history, int limit = -1);
 learned::Normalization LoadNormalization(const std::string& data_dir);
+// Sets n's statistics of J and of its change per frame (has_volume) from the fluid of `data`,
+// whose trajectories must have recorded the ground truth's state.
+void SetVolumeStatistics(const Dataset& data, learned::Normalization& n);
 
 // A rollout of a data trajectory from `start_frame` for `steps` steps, with the ground-truth
 // rows before it as its initial window and later-born particles entering at their birth frame
@@ -67,8 +73,9 @@ learned::Normalization LoadNormalization(const std::string& data_dir);
 // of the same scene in a design.
 learned::RolloutSetup SetupFromData(const TrajectoryTensors& t, int start_frame, int steps);
 
-// That rollout's positions [steps + 1, particles, 2] on `device` (where the simulator is).
+// That rollout's positions [steps + 1, particles, 2] on `device` (where the simulator is); with
+// a volume state *volumes (if given) receives J [steps + 1, particles].
 torch::Tensor RolloutFromData(learned::LearnedSimulator& simulator, const TrajectoryTensors& t, int start_frame,
-                              int steps, const torch::Device& device = torch::kCPU);
+                              int steps, const torch::Device& device = torch::kCPU, torch::Tensor* volumes = nullptr);
 
 }  // namespace flowdesign::simulator::training

@@ -91,8 +91,9 @@ EvaluationReport EvaluateModel(learned::LearnedSimulator& simulator, const Datas
   for (const TrajectoryTensors& t : data.trajectories) {
     for (int frame = 0; frame + 1 < t.Frames(); frame += options.one_step_stride) {
       const Example e = MakeExample(simulator, t, frame, 0.0, unused_rng, torch::kCPU);
-      const torch::Tensor predicted = simulator.PredictNormalizedAcceleration(e.graph).narrow(0, 0, e.fluid);
-      const torch::Tensor difference = predicted - e.target;
+      // The acceleration only (a volume state's J change is left out).
+      const torch::Tensor predicted = simulator.PredictNormalizedAcceleration(e.graph).narrow(0, 0, e.fluid).narrow(1, 0, 2);
+      const torch::Tensor difference = predicted - e.target.narrow(1, 0, 2);
       squared_error += difference.pow(2).sum().item<double>();
       count += 2.0 * e.fluid;
       const double spacing = t.particle_spacing_m;

@@ -5,18 +5,20 @@
 namespace flowdesign::simulator::training {
 
 torch::Tensor PushforwardWindow(learned::LearnedSimulator& simulator, const TrajectoryTensors& t, int frame,
-                                int steps, const torch::Device& device) {
+                                int steps, const torch::Device& device, torch::Tensor* volume) {
   if (steps < 1 || steps > frame) {
     throw std::invalid_argument("a pushforward of " + std::to_string(steps) + " steps does not fit before frame " +
                                 std::to_string(frame));
   }
   torch::NoGradGuard no_grad;
   const int c = simulator.Config().history;
-  const torch::Tensor predicted = RolloutFromData(simulator, t, frame - steps, steps, device).to(torch::kCPU);
+  torch::Tensor volumes;
+  const torch::Tensor predicted = RolloutFromData(simulator, t, frame - steps, steps, device, &volumes).to(torch::kCPU);
   // predicted row r is frame frame - steps + r; the window's row j is frame frame - c + j.
   torch::Tensor window = t.Rows(frame - c, c + 1, predicted.size(1)).clone();
   const int first_row = std::max(0, c - steps);
   window.narrow(0, first_row, c + 1 - first_row).copy_(predicted.narrow(0, steps - (c - first_row), c + 1 - first_row));
+  if (volume != nullptr && volumes.numel() > 0) *volume = volumes.select(0, steps).narrow(0, 0, window.size(1)).to(torch::kCPU);
   return window;
 }
 
@@ -65,18 +67,51 @@ torch::Tensor WindowNoise(int history, int64_t alive, double noise_std, std::mt1
 }
 
 ExampleDraw DrawExample(const TrajectoryTensors& t, int frame, int history, double noise_std, int pushforward_steps,
-                        std::mt19937_64& rng) {
-  return {&t, frame, pushforward_steps, WindowNoise(history, t.AliveAt(frame), noise_std, rng)};
+                        std::mt19937_64& rng, double volume_noise_std) {
+  const int64_t alive = t.AliveAt(frame);
+  ExampleDraw draw;
+  draw.trajectory = &t;
+  draw.frame = frame;
+  draw.pushforward_steps = pushforward_steps;
+  draw.noise = WindowNoise(history, alive, noise_std, rng);
+  if (volume_noise_std > 0.0) {
+    std::normal_distribution<float> normal(0.0f, static_cast<float>(volume_noise_std));
+    draw.volume_noise = torch::empty({alive});
+    float* data = draw.volume_noise.data_ptr<float>();
+    for (int64_t i = 0; i < alive; ++i) data[i] = normal(rng);
+  }
+  return draw;
 }
 
 namespace {
 
-// The draw's input window (ground truth or pushed forward), before its noise, on the CPU.
-torch::Tensor DrawnWindow(learned::LearnedSimulator& simulator, const ExampleDraw& draw, const torch::Device& device) {
+// The draw's input window (ground truth or pushed forward), before its noise, on the CPU; with
+// a volume state also J at its last frame, with its noise.
+struct DrawnInput {
+  torch::Tensor window, volume;
+};
+DrawnInput DrawnWindow(learned::LearnedSimulator& simulator, const ExampleDraw& draw, const torch::Device& device) {
   const int c = simulator.Config().history;
   const TrajectoryTensors& t = *draw.trajectory;
-  return draw.pushforward_steps > 0 ? PushforwardWindow(simulator, t, draw.frame, draw.pushforward_steps, device)
-                                    : t.Rows(draw.frame - c, c + 1, draw.noise.size(1));
+  const int64_t alive = draw.noise.size(1);
+  DrawnInput input;
+  input.window = draw.pushforward_steps > 0
+                     ? PushforwardWindow(simulator, t, draw.frame, draw.pushforward_steps, device, &input.volume)
+                     : t.Rows(draw.frame - c, c + 1, alive);
+  if (simulator.Config().volume_state) {
+    if (!input.volume.defined()) input.volume = t.Volume(draw.frame, alive);
+    if (draw.volume_noise.defined()) input.volume = input.volume + draw.volume_noise;
+  }
+  return input;
+}
+
+// The ground truth's change of J from the draw's frame over `frames` frames [frames + 1, alive]
+// (row 0 zero): what J should do from the input's value, as the plain target's positions.
+torch::Tensor VolumeChanges(const ExampleDraw& draw, int frames, int64_t alive) {
+  const TrajectoryTensors& t = *draw.trajectory;
+  std::vector<torch::Tensor> rows;
+  for (int k = 0; k <= frames; ++k) rows.push_back(t.Volume(draw.frame + k, alive) - t.Volume(draw.frame, alive));
+  return torch::stack(rows);
 }
 
 // The frames [frames + 1, alive, 2] that the drawn window (before noise) should continue into,
@@ -98,7 +133,8 @@ Example MakeExample(learned::LearnedSimulator& simulator, const ExampleDraw& dra
   const int c = simulator.Config().history;
   const TrajectoryTensors& t = *draw.trajectory;
   const int64_t alive = draw.noise.size(1);
-  const torch::Tensor window = DrawnWindow(simulator, draw, device);
+  const DrawnInput input = DrawnWindow(simulator, draw, device);
+  const torch::Tensor& window = input.window;
   const torch::Tensor noisy = window + draw.noise;
   // The target keeps the last input's position error (noise, or drift without a restart), so
   // the model learns to cancel velocity errors rather than position errors (a fluid particle
@@ -112,10 +148,15 @@ Example MakeExample(learned::LearnedSimulator& simulator, const ExampleDraw& dra
   const torch::Tensor std = torch::tensor({static_cast<float>(n.acceleration_std[0]), static_cast<float>(n.acceleration_std[1])});
   Example example;
   example.fluid = alive;
-  example.target = ((acceleration - mean) / std).to(device);
+  example.target = (acceleration - mean) / std;
+  if (simulator.Config().volume_state) {
+    const torch::Tensor change = VolumeChanges(draw, 1, alive)[1];
+    example.target = torch::cat({example.target, ((change - n.volume_change_mean) / n.volume_change_std).unsqueeze(1)}, 1);
+  }
+  example.target = example.target.to(device);
   // The graph is built on the CPU (where the neighbour search runs) and then moved.
   const torch::Tensor full = torch::cat({noisy, t.obstacles.unsqueeze(0).expand({c + 1, -1, -1})}, 1);
-  example.graph = simulator.BuildGraph(full, static_cast<int>(alive), t.domain).To(device);
+  example.graph = simulator.BuildGraph(full, static_cast<int>(alive), t.domain, input.volume).To(device);
   return example;
 }
 
@@ -134,9 +175,13 @@ UnrolledExample MakeUnrolledExample(learned::LearnedSimulator& simulator, const 
   int steps = 1;
   while (steps < unroll_steps && frame + steps + 1 < t.Frames() && t.AliveAt(frame + steps) == alive) ++steps;
   UnrolledExample example;
-  const torch::Tensor window = DrawnWindow(simulator, draw, device);
-  example.window = (window + draw.noise).to(device);
-  example.truth = ReferenceFrames(simulator, draw, window, steps).to(device);
+  const DrawnInput input = DrawnWindow(simulator, draw, device);
+  example.window = (input.window + draw.noise).to(device);
+  example.truth = ReferenceFrames(simulator, draw, input.window, steps).to(device);
+  if (simulator.Config().volume_state) {
+    example.volume = input.volume.to(device);
+    example.volume_truth = (input.volume.unsqueeze(0) + VolumeChanges(draw, steps, alive)).to(device);
+  }
   example.obstacles = t.obstacles.to(device);
   example.capsules = t.capsules.to(device);
   example.domain = t.domain;
@@ -162,14 +207,24 @@ torch::Tensor UnrolledLoss(learned::LearnedSimulator& simulator, const UnrolledE
   torch::Tensor window = e.window;
   torch::Tensor total = torch::zeros({}, e.window.options());
   namespace F = torch::nn::functional;
+  const bool with_volume = simulator.Config().volume_state;
+  torch::Tensor volume = e.volume;
   for (int k = 0; k < e.steps; ++k) {
-    const torch::Tensor next = simulator.Step(window, e.obstacles, e.capsules, e.domain);
+    torch::Tensor next_volume;
+    const torch::Tensor next = with_volume ? simulator.Step(window, e.obstacles, e.capsules, e.domain, volume, &next_volume)
+                                           : simulator.Step(window, e.obstacles, e.capsules, e.domain);
     // As in the one-step loss: from wherever the model has put a particle, the step should
     // move it by the ground truth's displacement (the true velocity), so a lost velocity is an
     // error at every later step, and its gradient reaches the steps that lost it.
     const torch::Tensor last = window.select(0, c);
     const torch::Tensor target = last + (e.truth[k + 1] - e.truth[k]);
-    const torch::Tensor error = (next - target) / std;
+    torch::Tensor error = (next - target) / std;
+    if (with_volume) {
+      // J likewise: from the model's J, change as the ground truth's did.
+      const torch::Tensor volume_target = volume + (e.volume_truth[k + 1] - e.volume_truth[k]);
+      error = torch::cat({error, ((next_volume - volume_target) / n.volume_change_std).unsqueeze(1)}, 1);
+      volume = next_volume;
+    }
     total = total + (huber ? F::huber_loss(error, torch::zeros_like(error),
                                            F::HuberLossFuncOptions().delta(huber_delta).reduction(torch::kSum))
                            : error.pow(2).sum());

@@ -16,7 +16,7 @@ namespace flowdesign::simulator::training {
 
 struct Example {
   learned::StepGraph graph;
-  torch::Tensor target;  // [fluid, 2], normalized acceleration
+  torch::Tensor target;  // [fluid, 2], normalized acceleration (with a volume state [fluid, 3]: + J's change)
   int64_t fluid = 0;
 };
 
@@ -30,6 +30,7 @@ struct ExampleDraw {
   int frame = 0;               // the window ends here
   int pushforward_steps = 0;   // 0: the window is ground truth
   torch::Tensor noise;         // [history + 1, particles alive at frame, 2], added to the window
+  torch::Tensor volume_noise;  // [particles alive at frame], added to J's input; undefined: none
   // Set: the target follows the ground truth's run from the window's own last positions before
   // noise (MPM restarted there with the trajectory's recorded velocity, J and C of the frame)
   // instead of the ground truth's frames kept at the window's offset. The noise is treated as
@@ -40,8 +41,9 @@ struct ExampleDraw {
 // accumulates over the history to std noise_std metres at the last input. Draws from `rng`
 // only when noise_std > 0.
 torch::Tensor WindowNoise(int history, int64_t alive, double noise_std, std::mt19937_64& rng);
+// volume_noise_std > 0 also draws Gaussian noise for the input J (after the window's noise).
 ExampleDraw DrawExample(const TrajectoryTensors& t, int frame, int history, double noise_std, int pushforward_steps,
-                        std::mt19937_64& rng);
+                        std::mt19937_64& rng, double volume_noise_std = 0.0);
 
 // The window ending at `frame` (history + 1 rows) and the target acceleration towards frame + 1.
 // noise_std > 0 adds GNS random-walk noise to the input velocities (std noise_std metres at the
@@ -60,6 +62,8 @@ Example MakeExample(learned::LearnedSimulator& simulator, const ExampleDraw& dra
 struct UnrolledExample {
   torch::Tensor window;     // [history + 1, fluid, 2]
   torch::Tensor truth;      // [steps + 1, fluid, 2]: frames frame .. frame + steps
+  torch::Tensor volume;        // with a volume state: the input J [fluid]
+  torch::Tensor volume_truth;  // and the ground truth's J at frames frame .. frame + steps [steps + 1, fluid]
   torch::Tensor obstacles;  // [m, 2]
   torch::Tensor capsules;   // [K, 5]
   tasks::Box domain;
@@ -73,7 +77,8 @@ UnrolledExample MakeUnrolledExample(learned::LearnedSimulator& simulator, const 
                                     const torch::Device& device);
 // The summed (Huber or squared) error, in normalized acceleration units, of every step of the
 // model's rollout (`Step`, projections included) from the example's window against the ground
-// truth's displacement; differentiable through the whole rollout. For one step without
+// truth's displacement (with a volume state also J's change against the ground truth's, in
+// normalized units); differentiable through the whole rollout. For one step without
 // projections it equals the one-step loss.
 torch::Tensor UnrolledLoss(learned::LearnedSimulator& simulator, const UnrolledExample& example, bool huber,
                            double huber_delta);
@@ -86,8 +91,9 @@ torch::Tensor RestartedFrames(const GroundTruthRun& ground_truth, const Trajecto
                               const torch::Tensor& window, double shear_viscosity_m2ps, int frames);
 
 // The input window ending at `frame` [history + 1, particles alive at frame, 2], whose frames
-// after frame - steps come from a learned rollout (no gradient) started there.
+// after frame - steps come from a learned rollout (no gradient) started there; with a volume
+// state *volume (if given) receives that rollout's J at `frame`.
 torch::Tensor PushforwardWindow(learned::LearnedSimulator& simulator, const TrajectoryTensors& t, int frame,
-                                int steps, const torch::Device& device);
+                                int steps, const torch::Device& device, torch::Tensor* volume = nullptr);
 
 }  // namespace flowdesign::simulator::training

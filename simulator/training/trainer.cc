@@ -72,7 +72,7 @@ torch::Tensor BatchLoss(LearnedSimulator& simulator, const std::vector<Example>&
 
 double ComponentCount(const std::vector<Example>& batch) {
   double count = 0.0;
-  for (const Example& e : batch) count += 2.0 * e.fluid;
+  for (const Example& e : batch) count += static_cast<double>(e.target.size(1) * e.fluid);
   return count;
 }
 
@@ -101,7 +101,7 @@ torch::Tensor UnrolledLossAndGradients(LearnedSimulator& simulator, const std::v
   std::vector<double> components(draws.size());
   ParallelFor(static_cast<int>(draws.size()), workers, [&](int b) {
     const UnrolledExample e = MakeUnrolledExample(simulator, draws[b], o.unroll_steps, device);
-    components[b] = 2.0 * static_cast<double>(e.fluid * e.steps);
+    components[b] = static_cast<double>(learned::NodeOutputSize(simulator.Config()) * e.fluid * e.steps);
     losses[b] = UnrolledLoss(simulator, e, o.loss == "huber", o.huber_delta);
     if (per_example_gradients) {
       gradients[b] = torch::autograd::grad({losses[b]}, params, {}, false, false, /*allow_unused=*/true);
@@ -209,6 +209,22 @@ struct WeightAverage {
   }
 };
 
+// A model gaining a volume state has one more node input (J, the last column of the node
+// encoder's first layer) and one more output (J's change, the last row of the decoder's last
+// layer). Copies the file's part of such a parameter and zeros the rest, so the grown network
+// predicts what the file's did and no change of J; false for any other parameter.
+bool GrownForVolume(const std::string& name, const torch::Tensor& stored, torch::Tensor grown) {
+  if (stored.dim() != grown.dim() || stored.sizes().equals(grown.sizes())) return false;
+  const bool encoder_input = name == "node_encoder.linear0.weight" && grown.dim() == 2 &&
+                             grown.size(0) == stored.size(0) && grown.size(1) == stored.size(1) + 1;
+  const bool decoder_output = name.rfind("decoder.", 0) == 0 && grown.size(0) == stored.size(0) + 1 &&
+                              (grown.dim() == 1 || grown.size(1) == stored.size(1));
+  if (!encoder_input && !decoder_output) return false;
+  grown.zero_();
+  grown.narrow(encoder_input ? 1 : 0, 0, encoder_input ? stored.size(1) : stored.size(0)).copy_(stored);
+  return true;
+}
+
 // Copies every network parameter from a model file with the same parameter names and shapes
 // (a checkpoint being resumed, or the model a fine-tune starts from). With `grow`, the simulator
 // may have more interaction blocks than the file: those start as the identity (their output
@@ -234,6 +250,7 @@ void CopyNetworkParameters(const learned::ModelFile& file, const std::string& pa
         continue;
       }
     }
+    if (grow && found != file.tensors.end() && GrownForVolume(item.key(), found->second, item.value())) continue;
     if (found == file.tensors.end() || !found->second.sizes().equals(item.value().sizes())) {
       throw std::invalid_argument(path + ": the model has no parameter '" + item.key() + "' of shape " +
                                   c10::str(item.value().sizes()) + " (different network size?)");
@@ -252,15 +269,16 @@ int PushforwardSteps(const TrainingOptions& o, int frame, std::mt19937_64& rng) 
 }
 
 // A step's examples, drawn in order from the step's generator (built afterwards, in parallel).
-std::vector<ExampleDraw> DrawBatch(const Dataset& train, const TrainingOptions& o, int history, int64_t step,
-                                   const GroundTruthRun& ground_truth) {
+std::vector<ExampleDraw> DrawBatch(const Dataset& train, const TrainingOptions& o, const learned::ModelConfig& model,
+                                   int64_t step, const GroundTruthRun& ground_truth) {
   std::mt19937_64 rng = StepRng(o.seed, step);
   std::vector<ExampleDraw> draws;
   for (int b = 0; b < o.batch_size; ++b) {
     const TrajectoryTensors& t = train.trajectories[rng() % train.trajectories.size()];
     const int frame = static_cast<int>(rng() % static_cast<uint64_t>(t.Frames() - 1));
     const int pushforward_steps = PushforwardSteps(o, frame, rng);
-    draws.push_back(DrawExample(t, frame, history, o.noise_std_m, pushforward_steps, rng));
+    draws.push_back(DrawExample(t, frame, model.history, o.noise_std_m, pushforward_steps, rng,
+                                model.volume_state ? o.volume_noise_std : 0.0));
     if (pushforward_steps > 0 && o.pushforward_restart_targets) draws.back().restart = &ground_truth;
   }
   return draws;
@@ -311,7 +329,7 @@ Validation Validate(LearnedSimulator& simulator, const Dataset& valid, const Tra
 nlohmann::json TrainingOptionsToJson(const TrainingOptions& o) {
   return {{"steps", o.steps}, {"max_minutes", o.max_minutes}, {"batch_size", o.batch_size},
           {"learning_rate", o.learning_rate}, {"final_learning_rate", o.final_learning_rate},
-          {"decay_steps", o.decay_steps}, {"noise_std_m", o.noise_std_m},
+          {"decay_steps", o.decay_steps}, {"noise_std_m", o.noise_std_m}, {"volume_noise_std", o.volume_noise_std},
           {"pushforward_max_steps", o.pushforward_max_steps}, {"pushforward_fraction", o.pushforward_fraction},
           {"pushforward_restart_targets", o.pushforward_restart_targets},
           {"ema_decay", o.ema_decay}, {"unroll_steps", o.unroll_steps}, {"loss", o.loss},
@@ -333,6 +351,7 @@ TrainingOptions TrainingOptionsFromJson(const nlohmann::json& json, const std::s
   o.final_learning_rate = m["final_learning_rate"];
   o.decay_steps = m["decay_steps"];
   o.noise_std_m = m["noise_std_m"];
+  o.volume_noise_std = m["volume_noise_std"];
   o.pushforward_max_steps = m["pushforward_max_steps"];
   o.pushforward_fraction = m["pushforward_fraction"];
   o.pushforward_restart_targets = m["pushforward_restart_targets"];
@@ -361,6 +380,7 @@ TrainingOptions TrainingOptionsFromJson(const nlohmann::json& json, const std::s
   require(o.final_learning_rate > 0 && o.final_learning_rate <= o.learning_rate, "final_learning_rate", "must be in (0, learning_rate]");
   require(o.decay_steps >= 1, "decay_steps", "must be >= 1");
   require(o.noise_std_m >= 0, "noise_std_m", "must be >= 0");
+  require(o.volume_noise_std >= 0, "volume_noise_std", "must be >= 0");
   require(o.pushforward_max_steps >= 0, "pushforward_max_steps", "must be >= 0");
   require(o.pushforward_fraction >= 0 && o.pushforward_fraction <= 1, "pushforward_fraction", "must be in [0, 1]");
   require(o.unroll_steps >= 1, "unroll_steps", "must be >= 1");
@@ -430,6 +450,9 @@ TrainSummary Train(const std::string& data_dir, const TrainConfig& input_config,
       }
     }
   }
+  if (config.model.volume_state && o.pushforward_restart_targets) {
+    throw std::invalid_argument("pushforward_restart_targets: not available for a model with a volume state");
+  }
   const std::string checkpoint_path = out_dir + "/checkpoint.fdm";
   // The weights this run starts from: its checkpoint (resuming), the init_from model, or none.
   // A fine-tune keeps the normalization of the model it starts from, so that it starts as that
@@ -440,7 +463,21 @@ TrainSummary Train(const std::string& data_dir, const TrainConfig& input_config,
   else if (!o.init_from.empty()) learned::LoadModel(o.init_from, &start_model);
   const bool from_model = resuming || !o.init_from.empty();
   torch::manual_seed(o.seed);
-  LearnedSimulator simulator(config.model, from_model ? start_model.normalization : LoadNormalization(data_dir));
+  learned::Normalization normalization = from_model ? start_model.normalization : LoadNormalization(data_dir);
+  if (config.model.volume_state) {
+    // J's statistics from the training data unless the starting model has them; and every
+    // trajectory must have J.
+    learned::Normalization from_data;
+    SetVolumeStatistics(train, from_data);
+    SetVolumeStatistics(valid, from_data);
+    if (!normalization.has_volume) {
+      SetVolumeStatistics(train, normalization);
+      progress("J: mean " + std::to_string(normalization.volume_mean) + ", std " + std::to_string(normalization.volume_std) +
+               "; its change per frame: mean " + std::to_string(normalization.volume_change_mean) + ", std " +
+               std::to_string(normalization.volume_change_std));
+    }
+  }
+  LearnedSimulator simulator(config.model, normalization);
   Adam adam;
   adam.Init(simulator);
 
@@ -494,8 +531,14 @@ TrainSummary Train(const std::string& data_dir, const TrainConfig& input_config,
         throw std::invalid_argument(o.init_from + ": init_from has a global latent and the config not: a fine-tune "
                                     "may add it, not drop it");
       }
+      if (start_model.config.volume_state && !config.model.volume_state) {
+        throw std::invalid_argument(o.init_from + ": init_from has a volume state and the config not: a fine-tune "
+                                    "may add it, not drop it");
+      }
       const bool adds_global = config.model.global_latent && !start_model.config.global_latent;
-      CopyNetworkParameters(start_model, o.init_from + ": init_from", simulator, added > 0 || adds_global);
+      const bool adds_volume = config.model.volume_state && !start_model.config.volume_state;
+      CopyNetworkParameters(start_model, o.init_from + ": init_from", simulator, added > 0 || adds_global || adds_volume);
+      if (adds_volume) progress("init_from has no volume state: J's input and output start at zero");
       if (adds_global) progress("init_from has no global latent: its projections start at zero");
       if (added > 0) {
         progress("init_from has " + std::to_string(start_model.config.message_passing_steps) +
@@ -561,7 +604,7 @@ TrainSummary Train(const std::string& data_dir, const TrainConfig& input_config,
 
   bool stopped_early = false;
   while (step < o.steps) {
-    const std::vector<ExampleDraw> draws = DrawBatch(train, o, config.model.history, step, ground_truth);
+    const std::vector<ExampleDraw> draws = DrawBatch(train, o, config.model, step, ground_truth);
     const torch::Tensor loss_tensor = o.unroll_steps == 1
                                           ? OneStepLossAndGradients(simulator, draws, o, workers, device)
                                           : UnrolledLossAndGradients(simulator, draws, o, workers, device, adam.params);

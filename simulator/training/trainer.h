@@ -21,6 +21,7 @@ struct TrainingOptions {
   double final_learning_rate = 1e-5;      // approached exponentially
   int64_t decay_steps = 100000;           // learning rate falls 10x every decay_steps
   double noise_std_m = 3e-4;              // random-walk noise on the last input velocity, metres
+  double volume_noise_std = 0.0;          // Gaussian noise on the input J (a volume state's)
   // Pushforward: this fraction of the examples takes its input window from the model's own
   // rollout of 1..pushforward_max_steps steps (uniform) instead of the ground truth (0 = off).
   int pushforward_max_steps = 0;

@@ -613,16 +613,18 @@ TEST_CASE("training can start from another model's weights", "[learned][training
 
 TEST_CASE("a fine-tune may add interaction blocks or a global latent: it starts as the source and then learns",
           "[learned][training]") {
-  const bool add_global = GENERATE(false, true);
-  INFO("adds " << (add_global ? "a global latent" : "two interaction blocks"));
-  const std::string suffix = add_global ? "_global" : "_blocks";
-  const std::string data = TinyData("grow" + suffix);
+  const std::string added_part = GENERATE("blocks", "global", "volume");
+  INFO("adds " << added_part);
+  const bool add_global = added_part == "global", add_volume = added_part == "volume";
+  const std::string suffix = "_" + added_part;
+  const std::string data = TinyData("grow" + suffix, 5, 0.0, /*record_mpm_state=*/add_volume);
   const auto quiet = [](const std::string&) {};
   const std::string source_dir = flowdesign::testing::OutputDir("grow_source" + suffix);
   training::Train(data, TinyTrainConfig(5), source_dir, quiet);
 
   training::TrainConfig config = TinyTrainConfig(1);
   if (add_global) config.model.global_latent = true;
+  else if (add_volume) config.model.volume_state = true;
   else config.model.message_passing_steps += 2;
   config.training.init_from = source_dir + "/checkpoint.fdm";
   config.training.learning_rate = config.training.final_learning_rate = 1e-12;  // the step changes nothing
@@ -631,19 +633,28 @@ TEST_CASE("a fine-tune may add interaction blocks or a global latent: it starts 
   auto source = LoadModel(source_dir + "/checkpoint.fdm");
   auto grown = LoadModel(grown_dir + "/checkpoint.fdm");
   REQUIRE(grown->Config().global_latent == add_global);
-  REQUIRE(grown->Config().message_passing_steps == source->Config().message_passing_steps + (add_global ? 0 : 2));
+  REQUIRE(grown->Config().volume_state == add_volume);
+  REQUIRE(grown->Config().message_passing_steps == source->Config().message_passing_steps + (add_global || add_volume ? 0 : 2));
+  REQUIRE(grown->Norm().has_volume == add_volume);  // J's statistics come from the data
 
-  // The grown network predicts what the source predicts, on a real input.
+  // The grown network predicts what the source predicts, on a real input (and no change of J).
   Scene scene = testing::SmallScene(/*frames=*/12);
-  const training::TrajectoryTensors t = training::ToTensors(SimulateMpm(scene, {}), config.model.history);
+  const training::TrajectoryTensors t =
+      training::ToTensors(SimulateMpm(scene, {}, {}, nullptr, /*record_state=*/true), config.model.history);
   {
     std::mt19937_64 rng(1);
     torch::NoGradGuard no_grad;
-    const training::Example example = training::MakeExample(*grown, t, 8, 0.0, rng, torch::kCPU);
+    const training::Example example = training::MakeExample(*source, t, 8, 0.0, rng, torch::kCPU);
+    const training::Example grown_example = training::MakeExample(*grown, t, 8, 0.0, rng, torch::kCPU);
     const torch::Tensor before = source->PredictNormalizedAcceleration(example.graph);
-    const torch::Tensor after = grown->PredictNormalizedAcceleration(example.graph);
+    const torch::Tensor after = grown->PredictNormalizedAcceleration(grown_example.graph);
     REQUIRE(before.abs().max().item<double>() > 1e-3);
-    CHECK(torch::allclose(after, before, 1e-5, 1e-6));
+    CHECK(torch::allclose(after.narrow(1, 0, 2), before, 1e-5, 1e-6));
+    if (add_volume) {
+      REQUIRE(after.size(1) == 3);
+      CHECK(after.select(1, 2).abs().max().item<double>() < 1e-9);  // zero but for the 1e-12 step
+      REQUIRE(grown_example.target.size(1) == 3);  // J's change is a target too
+    }
   }
 
   // Training moves the new parameters away from where they started.
@@ -652,13 +663,31 @@ TEST_CASE("a fine-tune may add interaction blocks or a global latent: it starts 
   const std::string trained_dir = flowdesign::testing::OutputDir("grow_trained" + suffix);
   training::Train(data, config, trained_dir, quiet);
   const ModelFile trained = ReadModelFile(trained_dir + "/checkpoint.fdm");
-  const std::string added = add_global ? "block0.global_projection.weight"
-                                       : "block" + std::to_string(source->Config().message_passing_steps) +
-                                             ".node_mlp.norm.weight";
-  CHECK(trained.tensors.at(added).abs().max().item<double>() > 1e-4);
+  if (add_volume) {
+    // J's input column and output row.
+    const torch::Tensor input = trained.tensors.at("node_encoder.linear0.weight");
+    CHECK(input.select(1, input.size(1) - 1).abs().max().item<double>() > 1e-4);
+    CHECK(trained.tensors.at("decoder.linear1.weight").select(0, 2).abs().max().item<double>() > 1e-4);
+  } else {
+    const std::string added = add_global ? "block0.global_projection.weight"
+                                         : "block" + std::to_string(source->Config().message_passing_steps) +
+                                               ".node_mlp.norm.weight";
+    CHECK(trained.tensors.at(added).abs().max().item<double>() > 1e-4);
+  }
 
   // Dropping what the source has is an error.
-  if (add_global) {
+  if (add_volume) {
+    config.model.volume_state = false;
+    config.training.init_from = trained_dir + "/checkpoint.fdm";
+    REQUIRE_THROWS_WITH(training::Train(data, config, flowdesign::testing::OutputDir("grow_drop" + suffix), quiet),
+                        Catch::Contains("init_from has a volume state and the config not"));
+    // And a volume state needs data with J.
+    config.model.volume_state = true;
+    config.training.init_from.clear();
+    REQUIRE_THROWS_WITH(training::Train(TinyData("grow_volume_plain"), config,
+                                        flowdesign::testing::OutputDir("grow_plain" + suffix), quiet),
+                        Catch::Contains("record_mpm_state"));
+  } else if (add_global) {
     config.model.global_latent = false;
     config.training.init_from = trained_dir + "/checkpoint.fdm";
     REQUIRE_THROWS_WITH(training::Train(data, config, flowdesign::testing::OutputDir("grow_drop" + suffix), quiet),

@@ -11,8 +11,10 @@ namespace {
 
 TEST_CASE("rollout gradient matches central finite differences (double)", "[learned][gradient]") {
   ModelConfig config = testing::TinyConfig();
-  config.global_latent = GENERATE(false, true);
-  INFO("global latent " << config.global_latent);
+  const int variant = GENERATE(0, 1, 2);
+  config.global_latent = variant == 1;
+  config.volume_state = variant == 2;  // the gradient also flows back through J
+  INFO("global latent " << config.global_latent << ", volume state " << config.volume_state);
   torch::manual_seed(3);
   LearnedSimulator simulator(config, testing::TypicalNormalization());
   simulator.To(torch::kFloat64);
@@ -49,7 +51,10 @@ TEST_CASE("rollout gradient matches central finite differences (double)", "[lear
 
 TEST_CASE("a pipelined backward gives the serial gradient bit for bit", "[learned][gradient]") {
   torch::manual_seed(5);
-  LearnedSimulator simulator(testing::TinyConfig(), testing::TypicalNormalization());
+  ModelConfig config = testing::TinyConfig();
+  config.volume_state = GENERATE(false, true);
+  INFO("volume state " << config.volume_state);
+  LearnedSimulator simulator(config, testing::TypicalNormalization());
   Scene scene = testing::SmallScene(/*frames=*/15);
   scene.emitters.push_back({{0.05, 0.25}, 0.03, {1.0, -0.5}, 0.0, 0.02});  // steps with fewer particles
   const RolloutSetup setup = MakeRolloutSetup(scene, simulator.Config().history);
@@ -63,6 +68,38 @@ TEST_CASE("a pipelined backward gives the serial gradient bit for bit", "[learne
   const torch::Tensor serial = gradient(Backward::kSerial);
   REQUIRE(serial.abs().sum().item<double>() > 0.0);
   for (int repeat = 0; repeat < 3; ++repeat) CHECK(torch::equal(gradient(Backward::kPipelined), serial));
+}
+
+TEST_CASE("a model with a volume state carries J through a rollout", "[learned]") {
+  torch::manual_seed(7);
+  ModelConfig config = testing::TinyConfig();
+  config.volume_state = true;
+  LearnedSimulator simulator(config, testing::TypicalNormalization());
+  Scene scene = testing::SmallScene(/*frames=*/8);
+  scene.emitters.push_back({{0.05, 0.25}, 0.03, {1.0, -0.5}, 0.0, 0.02});
+  RolloutSetup setup = MakeRolloutSetup(scene, config.history);
+  const torch::Tensor capsules = CapsuleTensor(scene.solids);
+  const torch::Tensor obstacles = SampleObstacleParticles(capsules, scene.particle_spacing_m);
+  torch::NoGradGuard no_grad;
+  torch::Tensor volumes;
+  const torch::Tensor positions = Rollout(simulator, setup, obstacles, capsules, Backward::kSerial, &volumes);
+  REQUIRE(volumes.sizes().equals({scene.frames + 1, positions.size(1)}));
+  CHECK(torch::all(volumes[0] == 1.0).item<bool>());  // fluid at rest, as a design starts
+  // Every step moves J by the network's predicted change; a particle keeps J = 1 until it is born.
+  const int64_t at_start = std::count(setup.birth_frame.begin(), setup.birth_frame.end(), 0);
+  REQUIRE(at_start < positions.size(1));
+  CHECK((volumes[scene.frames].narrow(0, 0, at_start) - 1.0).abs().max().item<double>() > 1e-5);
+  CHECK(torch::all(volumes[1].narrow(0, at_start, positions.size(1) - at_start) == 1.0).item<bool>());
+  // J is an input: another start gives another motion.
+  setup.initial_volume = torch::full({positions.size(1)}, 0.99);
+  const torch::Tensor compressed = Rollout(simulator, setup, obstacles, capsules);
+  CHECK((compressed[scene.frames] - positions[scene.frames]).abs().max().item<double>() > 1e-7);
+  // Stepping a volume-state model without J is an error, not a silent J = 1.
+  const torch::Tensor window = setup.initial_states.narrow(0, 0, config.history + 1).narrow(1, 0, at_start);
+  CHECK_THROWS_WITH(simulator.Step(window, obstacles, capsules, scene.domain), Catch::Contains("next_volume"));
+  torch::Tensor next_volume;
+  CHECK_THROWS_WITH(simulator.Step(window, obstacles, capsules, scene.domain, {}, &next_volume),
+                    Catch::Contains("needs J of every fluid particle"));
 }
 
 }  // namespace

@@ -25,6 +25,11 @@ inline Normalization TypicalNormalization() {
   n.velocity_std = {0.003, 0.004};
   n.acceleration_mean = {0.0, -0.00025};
   n.acceleration_std = {0.0004, 0.0005};
+  n.has_volume = true;  // read by models with a volume state only
+  n.volume_mean = 0.9996;
+  n.volume_std = 0.005;
+  n.volume_change_mean = 0.0;
+  n.volume_change_std = 0.0026;
   return n;
 }
 
