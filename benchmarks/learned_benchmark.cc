@@ -113,24 +113,34 @@ struct StepPhaseTimes {
 StepPhaseTimes StepPhases(LearnedSimulator& simulator, const Scene& scene, const RolloutSetup& setup,
                           const torch::Tensor& obstacles, const torch::Tensor& capsules) {
   const torch::Tensor window = setup.initial_states.narrow(0, 0, setup.history + 1);
+  // A model with a volume state steps J too (from rest, as a rollout starts).
+  const bool with_volume = simulator.Config().volume_state;
+  const torch::Tensor volume = with_volume ? torch::ones({window.size(1)}) : torch::Tensor();
   StepPhaseTimes t;
   t.forward = 1e3 * Median(9, [&] {
     torch::NoGradGuard no_grad;
-    simulator.Step(window, obstacles, capsules, scene.domain);
+    torch::Tensor next_volume;
+    simulator.Step(window, obstacles, capsules, scene.domain, volume, with_volume ? &next_volume : nullptr);
   });
-  torch::Tensor leaves[3], next;
+  torch::Tensor leaves[4], next, next_volume;
   auto recompute = [&] {
     leaves[0] = window.detach().requires_grad_(true);
     leaves[1] = obstacles.detach().requires_grad_(true);
     leaves[2] = capsules.detach().requires_grad_(true);
+    if (with_volume) leaves[3] = volume.detach().requires_grad_(true);
     ParametersAsConstants constants;  // as Rollout's backward pass recomputes a step
-    next = simulator.Step(leaves[0], leaves[1], leaves[2], scene.domain);
+    next = simulator.Step(leaves[0], leaves[1], leaves[2], scene.domain, leaves[3], with_volume ? &next_volume : nullptr);
   };
   t.recompute = 1e3 * Median(9, recompute);
   const torch::Tensor output_grad = torch::randn_like(next);
   t.back_propagate = 1e3 * Median(9, [&] {
     recompute();
-    torch::autograd::grad({next}, {leaves[0], leaves[1], leaves[2]}, {output_grad}, false, false, true);
+    if (with_volume) {
+      torch::autograd::grad({next, next_volume}, {leaves[0], leaves[1], leaves[2], leaves[3]},
+                            {output_grad, torch::zeros_like(next_volume)}, false, false, true);
+    } else {
+      torch::autograd::grad({next}, {leaves[0], leaves[1], leaves[2]}, {output_grad}, false, false, true);
+    }
   }) - t.recompute;
   return t;
 }

@@ -43,6 +43,7 @@ nlohmann::json EvaluationReport::ToJson() const {
                    {"one_step_smooth_rms_spacings", one_step_smooth_rms_spacings},
                    {"one_step_shuffled_smooth_rms_spacings", one_step_shuffled_smooth_rms_spacings},
                    {"horizons", nlohmann::json::array()}};
+  if (one_step_volume_mse >= 0.0) j["one_step_volume_mse"] = one_step_volume_mse;
   for (const HorizonError& h : horizons) {
     j["horizons"].push_back({{"steps", HorizonJson(h.steps)},
                              {"mean_error_spacings", h.mean_error_spacings},
@@ -62,8 +63,9 @@ std::string EvaluationReport::Table() const {
       << "\none-step position error (spacings, rms per axis): " << one_step_rms_spacings
       << "; shared by the whole fluid: " << one_step_bulk_rms_spacings
       << "; the rest's smooth part: " << one_step_smooth_rms_spacings << " (white errors: "
-      << one_step_shuffled_smooth_rms_spacings << ")"
-      << "\n\n  steps   mean error   median error   chamfer   frozen fluid   (particle spacings)"
+      << one_step_shuffled_smooth_rms_spacings << ")";
+  if (one_step_volume_mse >= 0.0) out << "\none-step normalized MSE of J's change: " << one_step_volume_mse;
+  out << "\n\n  steps   mean error   median error   chamfer   frozen fluid   (particle spacings)"
       << "   crowded (< 0.5 spacing): learned   truth\n";
   for (const HorizonError& h : horizons) {
     out << std::setw(7) << HorizonName(h.steps) << std::fixed
@@ -79,7 +81,7 @@ EvaluationReport EvaluateModel(learned::LearnedSimulator& simulator, const Datas
   torch::NoGradGuard no_grad;
   EvaluationReport report;
   report.trajectories = static_cast<int>(data.trajectories.size());
-  double squared_error = 0.0, count = 0.0, squared_spacings = 0.0, squared_bulk = 0.0, squared_smooth = 0.0, squared_shuffled = 0.0;
+  double squared_volume_error = 0.0, squared_error = 0.0, count = 0.0, squared_spacings = 0.0, squared_bulk = 0.0, squared_smooth = 0.0, squared_shuffled = 0.0;
   const learned::Normalization& norm = simulator.Norm();
   const torch::Tensor acceleration_std = torch::tensor({norm.acceleration_std[0], norm.acceleration_std[1]}, torch::kFloat64);
   std::mt19937_64 shuffle_rng(1);
@@ -91,9 +93,13 @@ EvaluationReport EvaluateModel(learned::LearnedSimulator& simulator, const Datas
   for (const TrajectoryTensors& t : data.trajectories) {
     for (int frame = 0; frame + 1 < t.Frames(); frame += options.one_step_stride) {
       const Example e = MakeExample(simulator, t, frame, 0.0, unused_rng, torch::kCPU);
-      // The acceleration only (a volume state's J change is left out).
-      const torch::Tensor predicted = simulator.PredictNormalizedAcceleration(e.graph).narrow(0, 0, e.fluid).narrow(1, 0, 2);
+      // The acceleration; a volume state's change of J is scored on its own.
+      const torch::Tensor output = simulator.PredictNormalizedAcceleration(e.graph).narrow(0, 0, e.fluid);
+      const torch::Tensor predicted = output.narrow(1, 0, 2);
       const torch::Tensor difference = predicted - e.target.narrow(1, 0, 2);
+      if (e.target.size(1) == 3) {
+        squared_volume_error += (output.select(1, 2) - e.target.select(1, 2)).pow(2).sum().item<double>();
+      }
       squared_error += difference.pow(2).sum().item<double>();
       count += 2.0 * e.fluid;
       const double spacing = t.particle_spacing_m;
@@ -131,6 +137,7 @@ EvaluationReport EvaluateModel(learned::LearnedSimulator& simulator, const Datas
   }
   const double components = std::max(1.0, count);
   report.one_step_mse = squared_error / components;
+  if (simulator.Config().volume_state) report.one_step_volume_mse = squared_volume_error / (components / 2.0);
   report.one_step_rms_spacings = std::sqrt(squared_spacings / components);
   report.one_step_bulk_rms_spacings = std::sqrt(squared_bulk / components);
   report.one_step_smooth_rms_spacings = std::sqrt(squared_smooth / components);

@@ -43,6 +43,8 @@ struct EvaluationReport {
   double one_step_bulk_rms_spacings = 0.0;
   double one_step_smooth_rms_spacings = 0.0;
   double one_step_shuffled_smooth_rms_spacings = 0.0;
+  // A model with a volume state: the one-step MSE of J's change (normalized); else negative.
+  double one_step_volume_mse = -1.0;
   std::vector<HorizonError> horizons;
   nlohmann::json ToJson() const;
   std::string Table() const;
