@@ -120,7 +120,7 @@ StepPhaseTimes StepPhases(LearnedSimulator& simulator, const Scene& scene, const
   t.forward = 1e3 * Median(9, [&] {
     torch::NoGradGuard no_grad;
     torch::Tensor next_volume;
-    simulator.Step(window, obstacles, capsules, scene.domain, volume, with_volume ? &next_volume : nullptr);
+    simulator.Step(window, obstacles, capsules, scene.domain, volume, &next_volume);
   });
   torch::Tensor leaves[4], next, next_volume;
   auto recompute = [&] {
@@ -129,7 +129,7 @@ StepPhaseTimes StepPhases(LearnedSimulator& simulator, const Scene& scene, const
     leaves[2] = capsules.detach().requires_grad_(true);
     if (with_volume) leaves[3] = volume.detach().requires_grad_(true);
     ParametersAsConstants constants;  // as Rollout's backward pass recomputes a step
-    next = simulator.Step(leaves[0], leaves[1], leaves[2], scene.domain, leaves[3], with_volume ? &next_volume : nullptr);
+    next = simulator.Step(leaves[0], leaves[1], leaves[2], scene.domain, leaves[3], &next_volume);
   };
   t.recompute = 1e3 * Median(9, recompute);
   const torch::Tensor output_grad = torch::randn_like(next);

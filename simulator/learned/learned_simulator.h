@@ -61,7 +61,8 @@ class LearnedSimulator {
 
   // One step: fluid window [C+1, n, 2], static obstacle particles [m, 2], solid capsules
   // [K, 5] -> next fluid positions [n, 2] after projection. With a volume state, `volume` is
-  // the fluid's J [n] and *next_volume receives J after the step (both required).
+  // the fluid's J [n] and *next_volume receives J after the step (both required; a model
+  // without one ignores them).
   torch::Tensor Step(const torch::Tensor& fluid_window, const torch::Tensor& obstacles,
                      const torch::Tensor& capsules, const tasks::Box& domain, const torch::Tensor& volume = {},
                      torch::Tensor* next_volume = nullptr);

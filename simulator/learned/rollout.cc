@@ -51,11 +51,9 @@ class RolloutFunction : public torch::autograd::Function<RolloutFunction> {
         const int64_t alive = AliveAtStep(setup, t);
         if (alive == 0) continue;
         const torch::Tensor window = states.narrow(0, t, c + 1).narrow(1, 0, alive);
-        torch::Tensor next_volume;
-        const torch::Tensor next =
-            with_volume ? simulator.Step(window, obstacles, capsules, setup.domain,
-                                         volumes.select(0, t).narrow(0, 0, alive), &next_volume)
-                        : simulator.Step(window, obstacles, capsules, setup.domain);
+        const torch::Tensor volume = with_volume ? volumes.select(0, t).narrow(0, 0, alive) : torch::Tensor();
+        torch::Tensor next_volume;  // set with a volume state only
+        const torch::Tensor next = simulator.Step(window, obstacles, capsules, setup.domain, volume, &next_volume);
         if (!torch::isfinite(next).all().item<bool>()) {
           throw std::runtime_error("learned rollout: non-finite particle position at frame " +
                                    std::to_string(t + 1) + " (model diverged)");
@@ -97,12 +95,8 @@ class RolloutFunction : public torch::autograd::Function<RolloutFunction> {
       r.capsules = capsules.detach().requires_grad_(true);
       torch::AutoGradMode enable(true);
       ParametersAsConstants constants;  // only the inputs' gradients are wanted
-      if (with_volume) {
-        r.volume = volumes.select(0, t).narrow(0, 0, alive).detach().requires_grad_(true);
-        r.next = simulator.Step(r.window, r.obstacles, r.capsules, setup.domain, r.volume, &r.next_volume);
-      } else {
-        r.next = simulator.Step(r.window, r.obstacles, r.capsules, setup.domain);
-      }
+      if (with_volume) r.volume = volumes.select(0, t).narrow(0, 0, alive).detach().requires_grad_(true);
+      r.next = simulator.Step(r.window, r.obstacles, r.capsules, setup.domain, r.volume, &r.next_volume);
       return r;
     };
 

@@ -210,9 +210,8 @@ torch::Tensor UnrolledLoss(learned::LearnedSimulator& simulator, const UnrolledE
   const bool with_volume = simulator.Config().volume_state;
   torch::Tensor volume = e.volume;
   for (int k = 0; k < e.steps; ++k) {
-    torch::Tensor next_volume;
-    const torch::Tensor next = with_volume ? simulator.Step(window, e.obstacles, e.capsules, e.domain, volume, &next_volume)
-                                           : simulator.Step(window, e.obstacles, e.capsules, e.domain);
+    torch::Tensor next_volume;  // set with a volume state only
+    const torch::Tensor next = simulator.Step(window, e.obstacles, e.capsules, e.domain, volume, &next_volume);
     // As in the one-step loss: from wherever the model has put a particle, the step should
     // move it by the ground truth's displacement (the true velocity), so a lost velocity is an
     // error at every later step, and its gradient reaches the steps that lost it.
