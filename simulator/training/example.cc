@@ -109,8 +109,9 @@ DrawnInput DrawnWindow(learned::LearnedSimulator& simulator, const ExampleDraw& 
 // (row 0 zero): what J should do from the input's value, as the plain target's positions.
 torch::Tensor VolumeChanges(const ExampleDraw& draw, int frames, int64_t alive) {
   const TrajectoryTensors& t = *draw.trajectory;
+  const torch::Tensor start = t.Volume(draw.frame, alive);
   std::vector<torch::Tensor> rows;
-  for (int k = 0; k <= frames; ++k) rows.push_back(t.Volume(draw.frame + k, alive) - t.Volume(draw.frame, alive));
+  for (int k = 0; k <= frames; ++k) rows.push_back(t.Volume(draw.frame + k, alive) - start);
   return torch::stack(rows);
 }
 

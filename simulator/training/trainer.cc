@@ -259,6 +259,18 @@ void CopyNetworkParameters(const learned::ModelFile& file, const std::string& pa
   }
 }
 
+// Throws unless every trajectory of `data` recorded the ground truth's state, naming the option
+// that needs it.
+void RequireRecordedState(const Dataset& data, const std::string& data_dir, const std::string& split,
+                          const std::string& needed_by) {
+  for (const TrajectoryTensors& t : data.trajectories) {
+    if (!t.mpm_state.defined()) {
+      throw std::invalid_argument(data_dir + ": " + needed_by + " needs the ground truth's state in every " + split +
+                                  " trajectory (generate the data with \"record_mpm_state\": true)");
+    }
+  }
+}
+
 // How many steps of its own rollout an example's window comes from (0: ground truth). Draws
 // nothing when pushforward is off, so such runs sample exactly as before it existed.
 int PushforwardSteps(const TrainingOptions& o, int frame, std::mt19937_64& rng) {
@@ -443,12 +455,7 @@ TrainSummary Train(const std::string& data_dir, const TrainConfig& input_config,
     if (!ground_truth) {
       throw std::invalid_argument("pushforward_restart_targets: this program was built without the ground truth");
     }
-    for (const TrajectoryTensors& t : train.trajectories) {
-      if (!t.mpm_state.defined()) {
-        throw std::invalid_argument(data_dir + ": pushforward_restart_targets needs the ground truth's state in every "
-                                    "training trajectory (generate the data with \"record_mpm_state\": true)");
-      }
-    }
+    RequireRecordedState(train, data_dir, "training", "pushforward_restart_targets");
   }
   if (config.model.volume_state && o.pushforward_restart_targets) {
     throw std::invalid_argument("pushforward_restart_targets: not available for a model with a volume state");
@@ -465,11 +472,10 @@ TrainSummary Train(const std::string& data_dir, const TrainConfig& input_config,
   torch::manual_seed(o.seed);
   learned::Normalization normalization = from_model ? start_model.normalization : LoadNormalization(data_dir);
   if (config.model.volume_state) {
-    // J's statistics from the training data unless the starting model has them; and every
-    // trajectory must have J.
-    learned::Normalization from_data;
-    SetVolumeStatistics(train, from_data);
-    SetVolumeStatistics(valid, from_data);
+    // Every trajectory must have J; J's statistics come from the training data unless the
+    // starting model has them.
+    RequireRecordedState(train, data_dir, "training", "volume_state");
+    RequireRecordedState(valid, data_dir, "validation", "volume_state");
     if (!normalization.has_volume) {
       SetVolumeStatistics(train, normalization);
       progress("J: mean " + std::to_string(normalization.volume_mean) + ", std " + std::to_string(normalization.volume_std) +
