@@ -27,6 +27,10 @@
 //   ground_truth_sensitivity [--recipe models/default/recipe.json] [--scenes 24] [--eps 0.01]...
 //                            [--kick SIGMA]... [--smooth-kick SIGMA]... [--one-step-forget WHAT]...
 //                            [--rollout-forget WHAT]... [--bulk-viscosity M2/S] [--shear-viscosity M2/S]
+//                            [--sound-speed M/S] [--per-scene FRAMES]
+//
+// --sound-speed sets MPM's (30 m/s otherwise, as the data); --per-scene FRAMES (25, 50, 100 or 150)
+// also prints every scene's drift after that many frames.
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
@@ -304,12 +308,20 @@ void AddOneStepErrors(const Scene& scene, const MpmOptions& mpm, const Trajector
   }
 }
 
-void PrintRow(const char* label, double value, const std::vector<std::vector<double>>& drift) {
+// With per_scene_frames > 0, also each scene's drift after that many frames (one of kHorizons),
+// to compare scene by scene with evaluate-model's trajectory_errors_spacings.
+void PrintRow(const char* label, double value, const std::vector<std::vector<double>>& drift, int per_scene_frames) {
   std::printf("%-12s %6g  %8s", label, value, "mean");
   for (const auto& d : drift) std::printf("  %13.2f", Mean(d));
   std::printf("\n%-12s %6g  %8s", label, value, "median");
   for (const auto& d : drift) std::printf("  %13.2f", Median(d));
   std::printf("\n");
+  for (size_t h = 0; h < kHorizons.size() && h < drift.size(); ++h) {
+    if (kHorizons[h] != per_scene_frames) continue;
+    std::printf("%-12s %6g  %8s", label, value, "scenes");
+    for (double d : drift[h]) std::printf(" %.2f", d);
+    std::printf("  (after %d frames)\n", per_scene_frames);
+  }
 }
 
 }  // namespace
@@ -317,6 +329,7 @@ void PrintRow(const char* label, double value, const std::vector<std::vector<dou
 int main(int argc, char** argv) {
   std::string recipe_path = "models/default/recipe.json";
   int scenes = 24;
+  int per_scene_frames = 0;
   std::vector<double> eps_values, kick_values, smooth_kick_values;
   std::vector<std::string> one_step_forget, rollout_forget;
   MpmOptions mpm;
@@ -332,11 +345,17 @@ int main(int argc, char** argv) {
     else if (flag == "--rollout-forget") rollout_forget.push_back(argv[i + 1]);
     else if (flag == "--bulk-viscosity") mpm.bulk_viscosity_m2ps = std::atof(argv[i + 1]);
     else if (flag == "--shear-viscosity") mpm.shear_viscosity_m2ps = std::atof(argv[i + 1]);
+    else if (flag == "--sound-speed") mpm.sound_speed_mps = std::atof(argv[i + 1]);
+    else if (flag == "--per-scene") per_scene_frames = std::atoi(argv[i + 1]);
     else {
-      std::fprintf(stderr, "usage: %s [--recipe FILE] [--scenes N] [--eps SPACINGS]... [--kick SIGMA]... [--smooth-kick SIGMA]... [--one-step-forget WHAT]... [--rollout-forget WHAT]... [--bulk-viscosity M2/S] [--shear-viscosity M2/S]\n",
+      std::fprintf(stderr, "usage: %s [--recipe FILE] [--scenes N] [--eps SPACINGS]... [--kick SIGMA]... [--smooth-kick SIGMA]... [--one-step-forget WHAT]... [--rollout-forget WHAT]... [--bulk-viscosity M2/S] [--shear-viscosity M2/S] [--sound-speed M/S] [--per-scene FRAMES]\n",
                    argv[0]);
       return 2;
     }
+  }
+  if (per_scene_frames != 0 && std::find(kHorizons.begin(), kHorizons.end(), per_scene_frames) == kHorizons.end()) {
+    std::fprintf(stderr, "%s: --per-scene takes 25, 50, 100 or 150 frames, not %d\n", argv[0], per_scene_frames);
+    return 2;
   }
   if (argc % 2 == 0) {
     std::fprintf(stderr, "%s: %s needs a value\n", argv[0], argv[argc - 1]);
@@ -386,7 +405,7 @@ int main(int argc, char** argv) {
         drift[h].push_back(MeanDrift(reference[s], frame, [&](int i) { return perturbed.Position(frame, i); }));
       }
     }
-    PrintRow("EPS", eps, drift);
+    PrintRow("EPS", eps, drift, per_scene_frames);
   }
   for (const auto& [smooth, values] : {std::pair{false, kick_values}, std::pair{true, smooth_kick_values}}) {
     for (double sigma : values) {
@@ -403,7 +422,7 @@ int main(int argc, char** argv) {
         });
         for (size_t h = 0; h < d.size(); ++h) drift[h].push_back(d[h]);
       }
-      PrintRow(smooth ? "smooth kick" : "white kick", sigma, drift);
+      PrintRow(smooth ? "smooth kick" : "white kick", sigma, drift, per_scene_frames);
     }
   }
   for (const std::string& what : rollout_forget) {
@@ -426,7 +445,7 @@ int main(int argc, char** argv) {
     }
     std::printf("forgetting %s after every frame%s; %d of %d scenes went unstable (left out below)\n", what.c_str(),
                 forgetting.Explained().c_str(), unstable, scenes);
-    PrintRow("forgetting", 0, drift);
+    PrintRow("forgetting", 0, drift, per_scene_frames);
   }
   for (const std::string& what : one_step_forget) {
     OneStepError error;

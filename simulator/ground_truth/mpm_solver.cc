@@ -71,6 +71,10 @@ MpmSolver::MpmSolver(const Scene& scene, const MpmOptions& options)
                                   std::to_string(value));
     }
   }
+  if (!(options.sound_speed_mps > 0.0 && std::isfinite(options.sound_speed_mps))) {
+    throw std::invalid_argument("MPM: sound speed must be finite and > 0 m/s, got " +
+                                std::to_string(options.sound_speed_mps));
+  }
   dx_ = options.cell_size_in_spacings * scene.particle_spacing_m;
   inv_dx_ = static_cast<float>(1.0 / dx_);
   origin_x_ = static_cast<float>(scene.domain.min.x - kPaddingCells * dx_);

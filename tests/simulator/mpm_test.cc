@@ -330,6 +330,11 @@ TEST_CASE("bulk viscosity damps the water hammer of a block hitting the floor", 
   }
   viscous_options.bulk_viscosity_m2ps = -0.1;
   CHECK_THROWS_WITH(MpmSolver(falling, viscous_options), Catch::Contains("bulk viscosity must be finite and >= 0"));
+  MpmOptions silent = Threads(1);
+  for (double speed : {0.0, -30.0, std::nan("")}) {
+    silent.sound_speed_mps = speed;
+    CHECK_THROWS_WITH(MpmSolver(falling, silent), Catch::Contains("sound speed must be finite and > 0"));
+  }
 }
 
 TEST_CASE("shear viscosity damps a shear flow but not a rigid rotation", "[mpm][viscosity]") {
