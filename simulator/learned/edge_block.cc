@@ -108,24 +108,30 @@ std::pair<torch::Tensor, torch::Tensor> ForwardPass(const EdgeBlockInputs& in, E
       saved && !keep_hidden ? reinterpret_cast<uint16_t*>(saved->hidden_bits.data_ptr<int16_t>()) : nullptr;
   float* saved_normalized = saved ? saved->normalized.data_ptr<float>() : nullptr;
   float* saved_inverse_std = saved ? saved->inverse_std.data_ptr<float>() : nullptr;
+  // Read once, not per row or tile: data_ptr checks the tensor at every call.
+  const float* projected_rows = in.projected.data_ptr<float>();
+  const float* w1 = in.first_transposed.data_ptr<float>();
+  const float* b1 = in.first_bias.data_ptr<float>();
+  const float* w2 = in.second_transposed.data_ptr<float>();
+  const float* b2 = in.second_bias.data_ptr<float>();
+  const float* gamma = in.gamma.data_ptr<float>();
+  const float* beta = in.beta.data_ptr<float>();
   ForReceiverRuns(r, in.edges, [&](int64_t e0, int64_t e1) {
     std::vector<float> hidden_tile(saved_hidden ? 0 : kTileEdges * hidden), output_tile(kTileEdges * latent);
     for (int64_t c0 = e0; c0 < e1; c0 += kTileEdges) {
       const int64_t n = std::min(kTileEdges, e1 - c0);
       float* hidden_rows = saved_hidden ? saved_hidden + c0 * hidden : hidden_tile.data();
-      const RowGather gather{in.projected.data_ptr<float>(), 2 * hidden, s + c0, r + c0, hidden};
-      DenseProduct first_layer{n, hidden, latent, pe + c0 * latent, latent, 1, in.first_transposed.data_ptr<float>(),
-                               hidden, in.first_bias.data_ptr<float>(), true, hidden_rows, hidden};
+      const RowGather gather{projected_rows, 2 * hidden, s + c0, r + c0, hidden};
+      DenseProduct first_layer{n, hidden, latent, pe + c0 * latent, latent, 1, w1, hidden, b1, true, hidden_rows, hidden};
       first_layer.gather = &gather;
       first_layer.RunSerial();
       if (saved_bits) ActivityBits(hidden_rows, n, hidden, saved_bits + c0 * (hidden / kPanel));
-      DenseProduct{n, latent, hidden, hidden_rows, hidden, 1, in.second_transposed.data_ptr<float>(), latent,
-                   in.second_bias.data_ptr<float>(), false, output_tile.data(), latent}
+      DenseProduct{n, latent, hidden, hidden_rows, hidden, 1, w2, latent, b2, false, output_tile.data(), latent}
           .RunSerial();
       for (int64_t i = 0; i < n; ++i) {
         const int64_t edge = c0 + i;
         const float inverse_std =
-            NormRowAvx2(output_tile.data() + i * latent, in.gamma.data_ptr<float>(), in.beta.data_ptr<float>(),
+            NormRowAvx2(output_tile.data() + i * latent, gamma, beta,
                         in.eps, latent, pe + edge * latent, pw ? pw[edge] : 1.0f, pnext + edge * latent,
                         pagg + r[edge] * latent, saved ? saved_normalized + edge * latent : nullptr);
         if (saved) saved_inverse_std[edge] = inverse_std;
@@ -207,6 +213,10 @@ struct EdgeBlockFunction : public torch::autograd::Function<EdgeBlockFunction> {
     float* pdz = grad_z.data_ptr<float>();
     float* pge = want[kE] ? grad_e.data_ptr<float>() : nullptr;
     float* pgw = want[kWeights] && weighted && gagg ? grad_weights.data_ptr<float>() : nullptr;
+    const float* pgamma = gamma.data_ptr<float>();
+    const float* pbeta = beta.data_ptr<float>();
+    const float* w1 = first_weight.data_ptr<float>();
+    const float* w2 = second_weight.data_ptr<float>();
     at::parallel_for(0, blocks, 1, [&](int64_t b0, int64_t b1) {
       std::vector<float> grad_y(static_cast<size_t>(kReductionRows * latent));  // d loss / d (LayerNorm input)
       for (int64_t blk = b0; blk < b1; ++blk) {
@@ -215,7 +225,7 @@ struct EdgeBlockFunction : public torch::autograd::Function<EdgeBlockFunction> {
         for (int64_t i = 0; i < n; ++i) {
           const int64_t edge = r0 + i;
           const float grad_weight = NormRowBackwardAvx2(
-              pn + edge * latent, ps[edge], gamma.data_ptr<float>(), beta.data_ptr<float>(), latent,
+              pn + edge * latent, ps[edge], pgamma, pbeta, latent,
               gnext ? gnext + edge * latent : nullptr, gagg ? gagg + r[edge] * latent : nullptr,
               pw ? pw[edge] : 1.0f, grad_y.data() + i * latent, affine ? part + at_gamma : nullptr,
               affine ? part + at_beta : nullptr);
@@ -223,8 +233,7 @@ struct EdgeBlockFunction : public torch::autograd::Function<EdgeBlockFunction> {
         }
         // dz = (dy W2) where the hidden activation is positive (as LibTorch's relu).
         float* dz = pdz + r0 * hidden;
-        DenseProduct dz_product{n,       hidden, latent, grad_y.data(), latent, 1, second_weight.data_ptr<float>(),
-                                hidden,  nullptr, false, dz, hidden};
+        DenseProduct dz_product{n, hidden, latent, grad_y.data(), latent, 1, w2, hidden, nullptr, false, dz, hidden};
         if (pbits) {
           dz_product.mask_bits = pbits + r0 * words;
           dz_product.mask_row = words;
@@ -235,8 +244,7 @@ struct EdgeBlockFunction : public torch::autograd::Function<EdgeBlockFunction> {
           for (int64_t k = 0; k < n * hidden; ++k) dz[k] = h[k] > 0.0f ? dz[k] : 0.0f;
         }
         if (pge) {  // the first layer's input gradient plus the residual's
-          DenseProduct ge_product{n, latent, hidden, dz, hidden, 1, first_weight.data_ptr<float>(), latent, nullptr,
-                                  false, pge + r0 * latent, latent};
+          DenseProduct ge_product{n, latent, hidden, dz, hidden, 1, w1, latent, nullptr, false, pge + r0 * latent, latent};
           if (gnext) {
             ge_product.addend = gnext + r0 * latent;
             ge_product.ld_addend = latent;
