@@ -24,8 +24,17 @@
 // (0: checks the restarts are exact). --rollout-forget WHAT forgets after every frame and prints
 // the drift as for the perturbations above.
 //
+// MPM is not translation invariant: it works on a grid fixed to the domain (a cell is 2 spacings),
+// and a learned simulator sees only relative positions. --shift SPACINGS moves the fluid, the
+// emitters and the solids (not the domain, hence not the grid) along x and prints how far that
+// run, moved back, drifts from the reference: a shift of a whole cell (2) changes only the
+// distances to the side walls, half a cell (1) also where everything sits on the grid.
+// --shift-mean K averages, particle by particle, K - 1 runs shifted by k / K of a cell
+// (k = 1 .. K - 1) and prints that mean's drift from the reference: roughly the best a model blind
+// to the grid could do.
+//
 //   ground_truth_sensitivity [--recipe models/default/recipe.json] [--scenes 24] [--eps 0.01]...
-//                            [--kick SIGMA]... [--smooth-kick SIGMA]... [--one-step-forget WHAT]...
+//                            [--shift SPACINGS]... [--shift-mean K] [--kick SIGMA]... [--smooth-kick SIGMA]... [--one-step-forget WHAT]...
 //                            [--rollout-forget WHAT]... [--bulk-viscosity M2/S] [--shear-viscosity M2/S]
 //                            [--sound-speed M/S] [--per-scene FRAMES]
 //
@@ -308,6 +317,17 @@ void AddOneStepErrors(const Scene& scene, const MpmOptions& mpm, const Trajector
   }
 }
 
+// The scene with its fluid, emitters and solids moved by d (not the domain, hence not MPM's grid).
+Scene Shifted(Scene scene, Vec2 d) {
+  for (Vec2& p : scene.fluid_positions) p = p + d;
+  for (tasks::Emitter& e : scene.emitters) e.position = e.position + d;
+  for (Capsule& c : scene.solids) {
+    c.a = c.a + d;
+    c.b = c.b + d;
+  }
+  return scene;
+}
+
 // With per_scene_frames > 0, also each scene's drift after that many frames (one of kHorizons),
 // to compare scene by scene with evaluate-model's trajectory_errors_spacings.
 void PrintRow(const char* label, double value, const std::vector<std::vector<double>>& drift, int per_scene_frames) {
@@ -330,7 +350,8 @@ int main(int argc, char** argv) {
   std::string recipe_path = "models/default/recipe.json";
   int scenes = 24;
   int per_scene_frames = 0;
-  std::vector<double> eps_values, kick_values, smooth_kick_values;
+  int shift_mean_runs = 0;
+  std::vector<double> eps_values, kick_values, smooth_kick_values, shift_values;
   std::vector<std::string> one_step_forget, rollout_forget;
   MpmOptions mpm;
   mpm.shear_viscosity_m2ps = -1.0;  // the recipe's unless --shear-viscosity is given
@@ -339,6 +360,8 @@ int main(int argc, char** argv) {
     if (flag == "--recipe") recipe_path = argv[i + 1];
     else if (flag == "--scenes") scenes = std::atoi(argv[i + 1]);
     else if (flag == "--eps") eps_values.push_back(std::atof(argv[i + 1]));
+    else if (flag == "--shift") shift_values.push_back(std::atof(argv[i + 1]));
+    else if (flag == "--shift-mean") shift_mean_runs = std::atoi(argv[i + 1]);
     else if (flag == "--kick") kick_values.push_back(std::atof(argv[i + 1]));
     else if (flag == "--smooth-kick") smooth_kick_values.push_back(std::atof(argv[i + 1]));
     else if (flag == "--one-step-forget") one_step_forget.push_back(argv[i + 1]);
@@ -348,7 +371,7 @@ int main(int argc, char** argv) {
     else if (flag == "--sound-speed") mpm.sound_speed_mps = std::atof(argv[i + 1]);
     else if (flag == "--per-scene") per_scene_frames = std::atoi(argv[i + 1]);
     else {
-      std::fprintf(stderr, "usage: %s [--recipe FILE] [--scenes N] [--eps SPACINGS]... [--kick SIGMA]... [--smooth-kick SIGMA]... [--one-step-forget WHAT]... [--rollout-forget WHAT]... [--bulk-viscosity M2/S] [--shear-viscosity M2/S] [--sound-speed M/S] [--per-scene FRAMES]\n",
+      std::fprintf(stderr, "usage: %s [--recipe FILE] [--scenes N] [--eps SPACINGS]... [--shift SPACINGS]... [--shift-mean K] [--kick SIGMA]... [--smooth-kick SIGMA]... [--one-step-forget WHAT]... [--rollout-forget WHAT]... [--bulk-viscosity M2/S] [--shear-viscosity M2/S] [--sound-speed M/S] [--per-scene FRAMES]\n",
                    argv[0]);
       return 2;
     }
@@ -361,8 +384,12 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "%s: %s needs a value\n", argv[0], argv[argc - 1]);
     return 2;
   }
-  if (eps_values.empty() && kick_values.empty() && smooth_kick_values.empty() && one_step_forget.empty() &&
-      rollout_forget.empty()) eps_values = {0.001, 0.01, 0.1};
+  if (shift_mean_runs == 1 || shift_mean_runs < 0) {
+    std::fprintf(stderr, "%s: --shift-mean takes K >= 2 runs, not %d\n", argv[0], shift_mean_runs);
+    return 2;
+  }
+  if (eps_values.empty() && kick_values.empty() && smooth_kick_values.empty() && shift_values.empty() &&
+      shift_mean_runs == 0 && one_step_forget.empty() && rollout_forget.empty()) eps_values = {0.001, 0.01, 0.1};
   for (const auto* list : {&one_step_forget, &rollout_forget}) {
     for (const std::string& what : *list) {
       if (!Forgetting::Known(what)) {
@@ -406,6 +433,45 @@ int main(int argc, char** argv) {
       }
     }
     PrintRow("EPS", eps, drift, per_scene_frames);
+  }
+  // The whole scene but the domain moved along x: MPM's grid (and the domain walls) stay where
+  // they are, so the fluid and solids sit elsewhere on it. A learned simulator sees only relative
+  // positions (and the walls' distances): what a shift of half a cell (one spacing) changes, a
+  // whole cell (two spacings) does not, is the grid's hand in the ground truth.
+  for (double shift : shift_values) {
+    std::vector<std::vector<double>> drift(kHorizons.size());
+    for (int s = 0; s < scenes; ++s) {
+      const Vec2 d{shift * scene_list[s].particle_spacing_m, 0.0};
+      const Trajectory shifted = SimulateMpm(Shifted(scene_list[s], d), mpm);
+      for (size_t h = 0; h < kHorizons.size(); ++h) {
+        const int frame = std::min(kHorizons[h], shifted.frame_count - 1);
+        drift[h].push_back(MeanDrift(reference[s], frame, [&](int i) { return shifted.Position(frame, i) - d; }));
+      }
+    }
+    PrintRow("shift", shift, drift, per_scene_frames);
+  }
+  // The best a model blind to the grid could do, roughly: the mean of K - 1 runs shifted by k / K
+  // of a cell (k = 1 .. K - 1), particle by particle, against the unshifted run.
+  if (shift_mean_runs > 1) {
+    std::vector<std::vector<double>> drift(kHorizons.size());
+    for (int s = 0; s < scenes; ++s) {
+      std::vector<Trajectory> runs;
+      std::vector<Vec2> shifts;
+      for (int k = 1; k < shift_mean_runs; ++k) {
+        const double cell = mpm.cell_size_in_spacings * scene_list[s].particle_spacing_m;
+        shifts.push_back({cell * k / shift_mean_runs, 0.0});
+        runs.push_back(SimulateMpm(Shifted(scene_list[s], shifts.back()), mpm));
+      }
+      for (size_t h = 0; h < kHorizons.size(); ++h) {
+        const int frame = std::min(kHorizons[h], reference[s].frame_count - 1);
+        drift[h].push_back(MeanDrift(reference[s], frame, [&](int i) {
+          Vec2 sum{0.0, 0.0};
+          for (size_t k = 0; k < runs.size(); ++k) sum = sum + (runs[k].Position(frame, i) - shifts[k]);
+          return (1.0 / runs.size()) * sum;
+        }));
+      }
+    }
+    PrintRow("shift mean", shift_mean_runs, drift, per_scene_frames);
   }
   for (const auto& [smooth, values] : {std::pair{false, kick_values}, std::pair{true, smooth_kick_values}}) {
     for (double sigma : values) {
