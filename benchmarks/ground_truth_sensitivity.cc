@@ -31,10 +31,13 @@
 // distances to the side walls, half a cell (1) also where everything sits on the grid.
 // --shift-mean K averages, particle by particle, K - 1 runs shifted by k / K of a cell
 // (k = 1 .. K - 1) and prints that mean's drift from the reference: roughly the best a model blind
-// to the grid could do.
+// to the grid could do. --one-step-shift SPACINGS restarts MPM from the reference's exact state at
+// frames 5, 10, ... with everything shifted so, and prints the position error one frame later
+// (as --one-step-forget, over the frames whose fluid is away from the side walls): the part of one
+// frame's step that a grid-blind model cannot know.
 //
 //   ground_truth_sensitivity [--recipe models/default/recipe.json] [--scenes 24] [--eps 0.01]...
-//                            [--shift SPACINGS]... [--shift-mean K] [--kick SIGMA]... [--smooth-kick SIGMA]... [--one-step-forget WHAT]...
+//                            [--shift SPACINGS]... [--shift-mean K] [--one-step-shift SPACINGS]... [--kick SIGMA]... [--smooth-kick SIGMA]... [--one-step-forget WHAT]...
 //                            [--rollout-forget WHAT]... [--bulk-viscosity M2/S] [--shear-viscosity M2/S]
 //                            [--sound-speed M/S] [--per-scene FRAMES]
 //
@@ -286,10 +289,14 @@ struct Forgetting {
 struct OneStepError {
   double squared = 0.0, squared_shared = 0.0, components = 0.0;
   void Add(const MpmSolver& solver, const Trajectory& reference, int frame) {
-    const int alive = solver.ParticleCount();
+    Add(solver.ParticleCount(), [&](int i) { return solver.Position(i); }, reference, frame);
+  }
+  // Particles 0 .. alive - 1 at position_of(i) against the reference's `frame`.
+  template <typename PositionOf>
+  void Add(int alive, PositionOf position_of, const Trajectory& reference, int frame) {
     Vec2 mean{0.0, 0.0};
     for (int i = 0; i < alive; ++i) {
-      const Vec2 d = (1.0 / reference.particle_spacing_m) * (solver.Position(i) - reference.Position(frame, i));
+      const Vec2 d = (1.0 / reference.particle_spacing_m) * (position_of(i) - reference.Position(frame, i));
       squared += d.x * d.x + d.y * d.y;
       mean = mean + (1.0 / alive) * d;
     }
@@ -328,6 +335,37 @@ Scene Shifted(Scene scene, Vec2 d) {
   return scene;
 }
 
+// MPM restarted from `reference`'s exact state (recorded) at frames 5, 10, ... with the scene and
+// its particles shifted by d, one frame on, shifted back, against the reference's next frame:
+// what a frame's step owes to where the scene sits on the grid. Only frames whose fluid is all
+// farther than two cells and the shift from the side walls count: the walls do not move, so fluid
+// near them would be pushed into or away from them (and its pressure felt far within a frame).
+// Returns the number of frames counted.
+int AddShiftedOneStepErrors(const Scene& scene, const MpmOptions& mpm, const Trajectory& reference, Vec2 d,
+                            OneStepError& error) {
+  int counted = 0;
+  const Scene shifted = Shifted(scene, d);
+  const double margin = 2.0 * mpm.cell_size_in_spacings * scene.particle_spacing_m + std::abs(d.x);
+  for (int frame = 5; frame + 1 <= scene.frames; frame += 5) {
+    int alive = 0;
+    while (alive < reference.particle_count && reference.Alive(frame, alive)) ++alive;
+    bool near_wall = false;
+    for (int i = 0; i < alive; ++i) {
+      const double x = reference.Position(frame, i).x;
+      near_wall = near_wall || x - scene.domain.min.x < margin || scene.domain.max.x - x < margin;
+    }
+    if (alive == 0 || near_wall) continue;
+    std::vector<Vec2> positions(alive);
+    for (int i = 0; i < alive; ++i) positions[i] = reference.Position(frame, i) + d;
+    const auto first = reference.mpm_state.begin() + static_cast<int64_t>(frame) * reference.particle_count * kMpmStateWidth;
+    const std::vector<float> states(first, first + static_cast<int64_t>(alive) * kMpmStateWidth);
+    const std::vector<Vec2> next = SimulateFrom(shifted, mpm, positions, states, 1).front();
+    error.Add(alive, [&](int i) { return next[i] - d; }, reference, frame + 1);
+    ++counted;
+  }
+  return counted;
+}
+
 // With per_scene_frames > 0, also each scene's drift after that many frames (one of kHorizons),
 // to compare scene by scene with evaluate-model's trajectory_errors_spacings.
 void PrintRow(const char* label, double value, const std::vector<std::vector<double>>& drift, int per_scene_frames) {
@@ -351,7 +389,7 @@ int main(int argc, char** argv) {
   int scenes = 24;
   int per_scene_frames = 0;
   int shift_mean_runs = 0;
-  std::vector<double> eps_values, kick_values, smooth_kick_values, shift_values;
+  std::vector<double> eps_values, kick_values, smooth_kick_values, shift_values, one_step_shifts;
   std::vector<std::string> one_step_forget, rollout_forget;
   MpmOptions mpm;
   mpm.shear_viscosity_m2ps = -1.0;  // the recipe's unless --shear-viscosity is given
@@ -362,6 +400,7 @@ int main(int argc, char** argv) {
     else if (flag == "--eps") eps_values.push_back(std::atof(argv[i + 1]));
     else if (flag == "--shift") shift_values.push_back(std::atof(argv[i + 1]));
     else if (flag == "--shift-mean") shift_mean_runs = std::atoi(argv[i + 1]);
+    else if (flag == "--one-step-shift") one_step_shifts.push_back(std::atof(argv[i + 1]));
     else if (flag == "--kick") kick_values.push_back(std::atof(argv[i + 1]));
     else if (flag == "--smooth-kick") smooth_kick_values.push_back(std::atof(argv[i + 1]));
     else if (flag == "--one-step-forget") one_step_forget.push_back(argv[i + 1]);
@@ -371,7 +410,7 @@ int main(int argc, char** argv) {
     else if (flag == "--sound-speed") mpm.sound_speed_mps = std::atof(argv[i + 1]);
     else if (flag == "--per-scene") per_scene_frames = std::atoi(argv[i + 1]);
     else {
-      std::fprintf(stderr, "usage: %s [--recipe FILE] [--scenes N] [--eps SPACINGS]... [--shift SPACINGS]... [--shift-mean K] [--kick SIGMA]... [--smooth-kick SIGMA]... [--one-step-forget WHAT]... [--rollout-forget WHAT]... [--bulk-viscosity M2/S] [--shear-viscosity M2/S] [--sound-speed M/S] [--per-scene FRAMES]\n",
+      std::fprintf(stderr, "usage: %s [--recipe FILE] [--scenes N] [--eps SPACINGS]... [--shift SPACINGS]... [--shift-mean K] [--one-step-shift SPACINGS]... [--kick SIGMA]... [--smooth-kick SIGMA]... [--one-step-forget WHAT]... [--rollout-forget WHAT]... [--bulk-viscosity M2/S] [--shear-viscosity M2/S] [--sound-speed M/S] [--per-scene FRAMES]\n",
                    argv[0]);
       return 2;
     }
@@ -389,7 +428,7 @@ int main(int argc, char** argv) {
     return 2;
   }
   if (eps_values.empty() && kick_values.empty() && smooth_kick_values.empty() && shift_values.empty() &&
-      shift_mean_runs == 0 && one_step_forget.empty() && rollout_forget.empty()) eps_values = {0.001, 0.01, 0.1};
+      shift_mean_runs == 0 && one_step_shifts.empty() && one_step_forget.empty() && rollout_forget.empty()) eps_values = {0.001, 0.01, 0.1};
   for (const auto* list : {&one_step_forget, &rollout_forget}) {
     for (const std::string& what : *list) {
       if (!Forgetting::Known(what)) {
@@ -512,6 +551,18 @@ int main(int argc, char** argv) {
     std::printf("forgetting %s after every frame%s; %d of %d scenes went unstable (left out below)\n", what.c_str(),
                 forgetting.Explained().c_str(), unstable, scenes);
     PrintRow("forgetting", 0, drift, per_scene_frames);
+  }
+  for (double shift : one_step_shifts) {
+    OneStepError error;
+    int frames = 0, candidates = 0;
+    for (int s = 0; s < scenes; ++s) {
+      const Trajectory stated = SimulateMpm(scene_list[s], mpm, {}, nullptr, /*record_state=*/true);
+      frames += AddShiftedOneStepErrors(scene_list[s], mpm, stated, {shift * scene_list[s].particle_spacing_m, 0.0}, error);
+      candidates += (scene_list[s].frames - 1) / 5;
+    }
+    std::printf("one frame on a grid shifted by %g spacings: position error %.4f spacings rms per axis, shared by the "
+                "whole fluid %.4f (%d of %d restarts: fluid away from the side walls)\n",
+                shift, error.Rms(), error.SharedRms(), frames, candidates);
   }
   for (const std::string& what : one_step_forget) {
     OneStepError error;
