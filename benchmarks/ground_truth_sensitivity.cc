@@ -37,7 +37,8 @@
 // frame's step that a grid-blind model cannot know.
 //
 //   ground_truth_sensitivity [--recipe models/default/recipe.json] [--scenes 24] [--eps 0.01]...
-//                            [--shift SPACINGS]... [--shift-mean K] [--one-step-shift SPACINGS]... [--kick SIGMA]... [--smooth-kick SIGMA]... [--one-step-forget WHAT]...
+//                            [--shift SPACINGS]... [--shift-mean K] [--one-step-shift SPACINGS]...
+//                            [--kick SIGMA]... [--smooth-kick SIGMA]... [--one-step-forget WHAT]...
 //                            [--rollout-forget WHAT]... [--bulk-viscosity M2/S] [--shear-viscosity M2/S]
 //                            [--sound-speed M/S] [--per-scene FRAMES]
 //
@@ -410,7 +411,11 @@ int main(int argc, char** argv) {
     else if (flag == "--sound-speed") mpm.sound_speed_mps = std::atof(argv[i + 1]);
     else if (flag == "--per-scene") per_scene_frames = std::atoi(argv[i + 1]);
     else {
-      std::fprintf(stderr, "usage: %s [--recipe FILE] [--scenes N] [--eps SPACINGS]... [--shift SPACINGS]... [--shift-mean K] [--one-step-shift SPACINGS]... [--kick SIGMA]... [--smooth-kick SIGMA]... [--one-step-forget WHAT]... [--rollout-forget WHAT]... [--bulk-viscosity M2/S] [--shear-viscosity M2/S] [--sound-speed M/S] [--per-scene FRAMES]\n",
+      std::fprintf(stderr,
+                   "usage: %s [--recipe FILE] [--scenes N] [--eps SPACINGS]... [--shift SPACINGS]... [--shift-mean K]\n"
+                   "       [--one-step-shift SPACINGS]... [--kick SIGMA]... [--smooth-kick SIGMA]...\n"
+                   "       [--one-step-forget WHAT]... [--rollout-forget WHAT]... [--bulk-viscosity M2/S]\n"
+                   "       [--shear-viscosity M2/S] [--sound-speed M/S] [--per-scene FRAMES]\n",
                    argv[0]);
       return 2;
     }
@@ -428,7 +433,9 @@ int main(int argc, char** argv) {
     return 2;
   }
   if (eps_values.empty() && kick_values.empty() && smooth_kick_values.empty() && shift_values.empty() &&
-      shift_mean_runs == 0 && one_step_shifts.empty() && one_step_forget.empty() && rollout_forget.empty()) eps_values = {0.001, 0.01, 0.1};
+      shift_mean_runs == 0 && one_step_shifts.empty() && one_step_forget.empty() && rollout_forget.empty()) {
+    eps_values = {0.001, 0.01, 0.1};
+  }
   for (const auto* list : {&one_step_forget, &rollout_forget}) {
     for (const std::string& what : *list) {
       if (!Forgetting::Known(what)) {

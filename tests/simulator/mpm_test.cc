@@ -330,10 +330,15 @@ TEST_CASE("bulk viscosity damps the water hammer of a block hitting the floor", 
   }
   viscous_options.bulk_viscosity_m2ps = -0.1;
   CHECK_THROWS_WITH(MpmSolver(falling, viscous_options), Catch::Contains("bulk viscosity must be finite and >= 0"));
-  MpmOptions silent = Threads(1);
+}
+
+TEST_CASE("MPM rejects a sound speed that is not finite and positive", "[mpm]") {
+  Scene scene = EmptyScene({{0.0, 0.0}, {1.0, 1.0}}, 0.02, 0.005, 5);
+  AddBlock(scene, {{0.4, 0.6}, {0.6, 0.8}});
+  MpmOptions options = Threads(1);
   for (double speed : {0.0, -30.0, std::nan("")}) {
-    silent.sound_speed_mps = speed;
-    CHECK_THROWS_WITH(MpmSolver(falling, silent), Catch::Contains("sound speed must be finite and > 0"));
+    options.sound_speed_mps = speed;
+    CHECK_THROWS_WITH(MpmSolver(scene, options), Catch::Contains("sound speed must be finite and > 0"));
   }
 }
 
