@@ -40,10 +40,11 @@
 //                            [--shift SPACINGS]... [--shift-mean K] [--one-step-shift SPACINGS]...
 //                            [--kick SIGMA]... [--smooth-kick SIGMA]... [--one-step-forget WHAT]...
 //                            [--rollout-forget WHAT]... [--bulk-viscosity M2/S] [--shear-viscosity M2/S]
-//                            [--sound-speed M/S] [--per-scene FRAMES]
+//                            [--sound-speed M/S] [--soft-solids 0|1] [--per-scene FRAMES]
 //
-// --sound-speed sets MPM's (30 m/s otherwise, as the data); --per-scene FRAMES (25, 50, 100 or 150)
-// also prints every scene's drift after that many frames.
+// --sound-speed sets MPM's (30 m/s otherwise, as the data); --soft-solids 1 runs MPM with
+// MpmOptions::soft_solid_boundary (the data's MPM has it off); --per-scene FRAMES (25, 50, 100
+// or 150) also prints every scene's drift after that many frames.
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
@@ -409,13 +410,14 @@ int main(int argc, char** argv) {
     else if (flag == "--bulk-viscosity") mpm.bulk_viscosity_m2ps = std::atof(argv[i + 1]);
     else if (flag == "--shear-viscosity") mpm.shear_viscosity_m2ps = std::atof(argv[i + 1]);
     else if (flag == "--sound-speed") mpm.sound_speed_mps = std::atof(argv[i + 1]);
+    else if (flag == "--soft-solids") mpm.soft_solid_boundary = std::atoi(argv[i + 1]) != 0;
     else if (flag == "--per-scene") per_scene_frames = std::atoi(argv[i + 1]);
     else {
       std::fprintf(stderr,
                    "usage: %s [--recipe FILE] [--scenes N] [--eps SPACINGS]... [--shift SPACINGS]... [--shift-mean K]\n"
                    "       [--one-step-shift SPACINGS]... [--kick SIGMA]... [--smooth-kick SIGMA]...\n"
                    "       [--one-step-forget WHAT]... [--rollout-forget WHAT]... [--bulk-viscosity M2/S]\n"
-                   "       [--shear-viscosity M2/S] [--sound-speed M/S] [--per-scene FRAMES]\n",
+                   "       [--shear-viscosity M2/S] [--sound-speed M/S] [--soft-solids 0|1] [--per-scene FRAMES]\n",
                    argv[0]);
       return 2;
     }

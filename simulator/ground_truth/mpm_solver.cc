@@ -133,7 +133,7 @@ void MpmSolver::PrecomputeNodeBoundaries() {
   const size_t n = grid_.size();
   node_normal_x_.assign(n, 0.0f);
   node_normal_y_.assign(n, 0.0f);
-  node_in_solid_.assign(n, 0);
+  node_solid_weight_.assign(n, 0.0f);
   cell_near_solid_.assign(n, 0);
   node_walls_.assign(n, 0);
   // Nodes within half a cell of a solid take its boundary condition, so thin tools (thinner
@@ -154,9 +154,10 @@ void MpmSolver::PrecomputeNodeBoundaries() {
   for (int i = 0; i < nx_; ++i) {
     for (int j = 0; j < ny_; ++j) {
       double d, nxv, nyv;
-      if (solids_.Query(origin_x_ + i * dx_, origin_y_ + j * dx_, &d, &nxv, &nyv) && d < band) {
+      const double reach = options_.soft_solid_boundary ? dx_ : band;
+      if (solids_.Query(origin_x_ + i * dx_, origin_y_ + j * dx_, &d, &nxv, &nyv) && d < reach) {
         const size_t k = static_cast<size_t>(i) * ny_ + j;
-        node_in_solid_[k] = 1;
+        node_solid_weight_[k] = options_.soft_solid_boundary ? static_cast<float>(std::min(1.0, 1.0 - d / dx_)) : 1.0f;
         node_normal_x_[k] = static_cast<float>(nxv);
         node_normal_y_[k] = static_cast<float>(nyv);
       }
@@ -340,8 +341,9 @@ void MpmSolver::UpdateGrid(float dt) {
         if (node[2] <= 0.0f) continue;
         float vx = node[0] / node[2] + gxv;
         float vy = node[1] / node[2] + gyv;
-        if (node_in_solid_[k]) {  // slip, separating: remove the velocity into the solid
-          const float vn = vx * node_normal_x_[k] + vy * node_normal_y_[k];
+        const float weight = node_solid_weight_[k];
+        if (weight > 0.0f) {  // slip, separating: remove (that much of) the velocity into the solid
+          const float vn = weight * (vx * node_normal_x_[k] + vy * node_normal_y_[k]);
           if (vn < 0.0f) {
             vx -= vn * node_normal_x_[k];
             vy -= vn * node_normal_y_[k];

@@ -31,6 +31,11 @@ struct MpmOptions {
   double shear_viscosity_m2ps = 0.0;
   double cfl = 0.5;                   // substep <= cfl * cell / (sound speed + max speed)
   double cell_size_in_spacings = 2.0; // grid cell = 2 particle spacings: 4 particles per cell
+  // Grid nodes near a solid take its slip boundary condition. Hard: every node within half a
+  // cell of the surface, fully (where the staircase of such nodes lies depends on where the solid
+  // sits on the grid). Soft: in proportion, from fully at the surface to not at all a cell away,
+  // so the condition moves continuously with the solid.
+  bool soft_solid_boundary = false;
   int threads = 0;                    // 0 = all cores
 };
 
@@ -105,7 +110,7 @@ class MpmSolver {
   std::vector<Node> grid_;
   // Per node: boundary normal for solids (0, 0 where none).
   std::vector<float> node_normal_x_, node_normal_y_;
-  std::vector<unsigned char> node_in_solid_;
+  std::vector<float> node_solid_weight_;  // how much of the solid's boundary condition a node takes
   std::vector<unsigned char> cell_near_solid_;
   // Per node: which domain walls it lies on or beyond (bit set of kWall*).
   enum : unsigned char { kWallLeft = 1, kWallRight = 2, kWallBottom = 4, kWallTop = 8 };

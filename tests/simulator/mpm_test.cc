@@ -418,6 +418,11 @@ TEST_CASE("emitters add exactly the scheduled particles, in birth order", "[mpm]
 TEST_CASE("water slides off a thin tilted segment without entering or crossing it", "[mpm][solids]") {
   // A segment 0.4 m long, tilted 30 degrees down to the right, in mid-air; thickness 0.75
   // particle spacings (less than half a grid cell). A block of water falls on its upper part.
+  // Both ways of applying the solid's condition on the grid keep the water out.
+  const bool soft = GENERATE(false, true);
+  CAPTURE(soft);
+  MpmOptions options = Threads(1);
+  options.soft_solid_boundary = soft;
   const double spacing = 0.01, thickness = 0.0075;
   const double angle = tasks::DegToRad(30.0), half_length = 0.2;
   const Vec2 center{0.5, 0.5};
@@ -428,7 +433,7 @@ TEST_CASE("water slides off a thin tilted segment without entering or crossing i
   AddBlock(scene, {{0.33, 0.66}, {0.53, 0.76}});
   const int n = static_cast<int>(scene.fluid_positions.size());
   REQUIRE(n == 200);
-  const Trajectory t = SimulateMpm(scene, Threads(1));
+  const Trajectory t = SimulateMpm(scene, options);
   const Capsule& segment = scene.solids[0];
 
   // Each particle's side of the segment's line, tracked while its projection falls within the
@@ -471,6 +476,41 @@ TEST_CASE("water slides off a thin tilted segment without entering or crossing i
   }
   INFO(below << " of " << n << " particles below the lower end");
   CHECK(below >= 0.9 * n);
+}
+
+TEST_CASE("a soft solid boundary moves with its solid: half a grid cell changes the flow far less",
+          "[mpm][solids]") {
+  // MPM's grid stays with the domain; move the water and a tilted tool by half a cell (one
+  // spacing) or a whole one and compare with the unmoved run, moved back, after the water has
+  // hit the tool. A whole cell leaves everything where it was on the grid.
+  auto drift = [](bool soft, double shift_spacings) {
+    const double spacing = 0.01;
+    Scene scene = EmptyScene({{0.0, 0.0}, {1.0, 1.0}}, spacing, 0.005, 40);
+    AddTool(scene, {0.3, 0.5}, {0.7, 0.37}, 0.015);
+    AddBlock(scene, {{0.38, 0.5}, {0.54, 0.62}});
+    MpmOptions options = Threads(1);
+    options.soft_solid_boundary = soft;
+    const Trajectory reference = SimulateMpm(scene, options);
+    const Vec2 d{shift_spacings * spacing, 0.0};
+    for (Vec2& p : scene.fluid_positions) p = p + d;
+    for (Capsule& c : scene.solids) {
+      c.a = c.a + d;
+      c.b = c.b + d;
+    }
+    const Trajectory moved = SimulateMpm(scene, options);
+    const int last = reference.frame_count - 1;
+    double sum = 0.0;
+    for (int p = 0; p < reference.particle_count; ++p) sum += Norm(moved.Position(last, p) - d - reference.Position(last, p));
+    return sum / reference.particle_count / spacing;
+  };
+  const double hard_half = drift(false, 1.0), soft_half = drift(true, 1.0);
+  const double hard_whole = drift(false, 2.0), soft_whole = drift(true, 2.0);
+  INFO("mean drift after 40 frames, spacings: half a cell " << hard_half << " hard, " << soft_half << " soft; a whole cell "
+                                                           << hard_whole << " hard, " << soft_whole << " soft");
+  CHECK(hard_whole < 0.01);
+  CHECK(soft_whole < 0.01);
+  CHECK(hard_half > 0.05);  // the grid's hand, which the soft boundary is to reduce
+  CHECK(soft_half < 0.5 * hard_half);
 }
 
 TEST_CASE("one and two threads give bit-identical trajectories", "[mpm][determinism]") {
