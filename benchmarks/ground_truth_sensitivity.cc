@@ -326,15 +326,12 @@ void AddOneStepErrors(const Scene& scene, const MpmOptions& mpm, const Trajector
   }
 }
 
-// The scene with its fluid, emitters and solids moved by d (not the domain, hence not MPM's grid).
-Scene Shifted(Scene scene, Vec2 d) {
-  for (Vec2& p : scene.fluid_positions) p = p + d;
-  for (tasks::Emitter& e : scene.emitters) e.position = e.position + d;
-  for (Capsule& c : scene.solids) {
-    c.a = c.a + d;
-    c.b = c.b + d;
+// How far `run`'s particles, moved back by `offset`, are from `reference`'s after each horizon.
+void AddDrifts(const Trajectory& reference, const Trajectory& run, Vec2 offset, std::vector<std::vector<double>>& drift) {
+  for (size_t h = 0; h < kHorizons.size(); ++h) {
+    const int frame = std::min(kHorizons[h], run.frame_count - 1);
+    drift[h].push_back(MeanDrift(reference, frame, [&](int i) { return run.Position(frame, i) - offset; }));
   }
-  return scene;
 }
 
 // MPM restarted from `reference`'s exact state (recorded) at frames 5, 10, ... with the scene and
@@ -346,19 +343,16 @@ Scene Shifted(Scene scene, Vec2 d) {
 int AddShiftedOneStepErrors(const Scene& scene, const MpmOptions& mpm, const Trajectory& reference, Vec2 d,
                             OneStepError& error) {
   int counted = 0;
-  const Scene shifted = Shifted(scene, d);
+  const Scene shifted = TranslatedContents(scene, d);
   const double margin = 2.0 * mpm.cell_size_in_spacings * scene.particle_spacing_m + std::abs(d.x);
   for (int frame = 5; frame + 1 <= scene.frames; frame += 5) {
-    int alive = 0;
-    while (alive < reference.particle_count && reference.Alive(frame, alive)) ++alive;
-    bool near_wall = false;
-    for (int i = 0; i < alive; ++i) {
-      const double x = reference.Position(frame, i).x;
-      near_wall = near_wall || x - scene.domain.min.x < margin || scene.domain.max.x - x < margin;
-    }
+    std::vector<Vec2> positions = reference.AlivePositions(frame);  // births come in order: a prefix
+    const int alive = static_cast<int>(positions.size());
+    const bool near_wall = std::any_of(positions.begin(), positions.end(), [&](Vec2 p) {
+      return p.x - scene.domain.min.x < margin || scene.domain.max.x - p.x < margin;
+    });
     if (alive == 0 || near_wall) continue;
-    std::vector<Vec2> positions(alive);
-    for (int i = 0; i < alive; ++i) positions[i] = reference.Position(frame, i) + d;
+    for (Vec2& p : positions) p = p + d;
     const auto first = reference.mpm_state.begin() + static_cast<int64_t>(frame) * reference.particle_count * kMpmStateWidth;
     const std::vector<float> states(first, first + static_cast<int64_t>(alive) * kMpmStateWidth);
     const std::vector<Vec2> next = SimulateFrom(shifted, mpm, positions, states, 1).front();
@@ -456,7 +450,8 @@ int main(int argc, char** argv) {
   for (int s = 0; s < scenes; ++s) {
     std::mt19937_64 rng(data::TrajectorySeed(recipe.seed, kTestSplit, s));
     scene_list.push_back(data::SampleScene(recipe, rng));
-    reference.push_back(SimulateMpm(scene_list.back(), mpm));
+    // --one-step-shift restarts from the reference's recorded state.
+    reference.push_back(SimulateMpm(scene_list.back(), mpm, {}, nullptr, /*record_state=*/!one_step_shifts.empty()));
   }
   std::printf("MPM against itself, %d test scenes of %s: from initial positions moved by EPS spacings, or\n"
               "with kicks after every frame that move each particle SIGMA spacings rms per axis (white or smooth)\n",
@@ -474,11 +469,7 @@ int main(int argc, char** argv) {
         const double a = angle(rng);
         p = p + (eps * moved.particle_spacing_m) * Vec2{std::cos(a), std::sin(a)};
       }
-      const Trajectory perturbed = SimulateMpm(moved, mpm);
-      for (size_t h = 0; h < kHorizons.size(); ++h) {
-        const int frame = std::min(kHorizons[h], perturbed.frame_count - 1);
-        drift[h].push_back(MeanDrift(reference[s], frame, [&](int i) { return perturbed.Position(frame, i); }));
-      }
+      AddDrifts(reference[s], SimulateMpm(moved, mpm), {0.0, 0.0}, drift);
     }
     PrintRow("EPS", eps, drift, per_scene_frames);
   }
@@ -490,11 +481,7 @@ int main(int argc, char** argv) {
     std::vector<std::vector<double>> drift(kHorizons.size());
     for (int s = 0; s < scenes; ++s) {
       const Vec2 d{shift * scene_list[s].particle_spacing_m, 0.0};
-      const Trajectory shifted = SimulateMpm(Shifted(scene_list[s], d), mpm);
-      for (size_t h = 0; h < kHorizons.size(); ++h) {
-        const int frame = std::min(kHorizons[h], shifted.frame_count - 1);
-        drift[h].push_back(MeanDrift(reference[s], frame, [&](int i) { return shifted.Position(frame, i) - d; }));
-      }
+      AddDrifts(reference[s], SimulateMpm(TranslatedContents(scene_list[s], d), mpm), d, drift);
     }
     PrintRow("shift", shift, drift, per_scene_frames);
   }
@@ -505,10 +492,10 @@ int main(int argc, char** argv) {
     for (int s = 0; s < scenes; ++s) {
       std::vector<Trajectory> runs;
       std::vector<Vec2> shifts;
+      const double cell = mpm.cell_size_in_spacings * scene_list[s].particle_spacing_m;
       for (int k = 1; k < shift_mean_runs; ++k) {
-        const double cell = mpm.cell_size_in_spacings * scene_list[s].particle_spacing_m;
         shifts.push_back({cell * k / shift_mean_runs, 0.0});
-        runs.push_back(SimulateMpm(Shifted(scene_list[s], shifts.back()), mpm));
+        runs.push_back(SimulateMpm(TranslatedContents(scene_list[s], shifts.back()), mpm));
       }
       for (size_t h = 0; h < kHorizons.size(); ++h) {
         const int frame = std::min(kHorizons[h], reference[s].frame_count - 1);
@@ -565,8 +552,8 @@ int main(int argc, char** argv) {
     OneStepError error;
     int frames = 0, candidates = 0;
     for (int s = 0; s < scenes; ++s) {
-      const Trajectory stated = SimulateMpm(scene_list[s], mpm, {}, nullptr, /*record_state=*/true);
-      frames += AddShiftedOneStepErrors(scene_list[s], mpm, stated, {shift * scene_list[s].particle_spacing_m, 0.0}, error);
+      frames += AddShiftedOneStepErrors(scene_list[s], mpm, reference[s], {shift * scene_list[s].particle_spacing_m, 0.0},
+                                        error);
       candidates += (scene_list[s].frames - 1) / 5;
     }
     std::printf("one frame on a grid shifted by %g spacings: position error %.4f spacings rms per axis, shared by the "

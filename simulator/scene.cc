@@ -89,4 +89,14 @@ int TotalParticleCount(const Scene& scene) {
   return static_cast<int>(total);
 }
 
+Scene TranslatedContents(Scene scene, Vec2 d) {
+  for (Vec2& p : scene.fluid_positions) p = p + d;
+  for (tasks::Emitter& e : scene.emitters) e.position = e.position + d;
+  for (Capsule& c : scene.solids) {
+    c.a = c.a + d;
+    c.b = c.b + d;
+  }
+  return scene;
+}
+
 }  // namespace flowdesign::simulator

@@ -46,4 +46,7 @@ std::vector<EmittedParticle> EmittedDuringFrame(const Scene& scene, int frame);
 // Upper bound on the particles a scene ever holds (initial + all emitted).
 int TotalParticleCount(const Scene& scene);
 
+// The scene with its fluid, emitters and solids moved by d, its domain (hence MPM's grid) not.
+Scene TranslatedContents(Scene scene, Vec2 d);
+
 }  // namespace flowdesign::simulator

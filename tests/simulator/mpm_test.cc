@@ -478,6 +478,25 @@ TEST_CASE("water slides off a thin tilted segment without entering or crossing i
   CHECK(below >= 0.9 * n);
 }
 
+TEST_CASE("TranslatedContents moves fluid, emitters and solids but not the domain", "[mpm]") {
+  Scene scene = EmptyScene({{0.0, 0.0}, {1.0, 1.0}}, 0.02, 0.005, 5);
+  AddTool(scene, {0.3, 0.5}, {0.7, 0.37}, 0.015);
+  AddBlock(scene, {{0.38, 0.5}, {0.54, 0.62}});
+  scene.emitters.push_back({{0.5, 0.9}, 0.1, {0.0, -1.5}, 0.0, 0.1});
+  const Vec2 d{0.01, -0.02};
+  const Scene moved = TranslatedContents(scene, d);
+  REQUIRE(moved.fluid_positions.size() == scene.fluid_positions.size());
+  for (size_t i = 0; i < scene.fluid_positions.size(); ++i) {
+    CHECK(Norm(moved.fluid_positions[i] - (scene.fluid_positions[i] + d)) < 1e-15);
+  }
+  CHECK(Norm(moved.emitters[0].position - (scene.emitters[0].position + d)) < 1e-15);
+  CHECK(Norm(moved.solids[0].a - (scene.solids[0].a + d)) < 1e-15);
+  CHECK(Norm(moved.solids[0].b - (scene.solids[0].b + d)) < 1e-15);
+  CHECK(moved.solids[0].radius == scene.solids[0].radius);
+  CHECK(moved.domain.min.x == scene.domain.min.x);
+  CHECK(moved.domain.max.y == scene.domain.max.y);
+}
+
 TEST_CASE("a soft solid boundary moves with its solid: half a grid cell changes the flow far less",
           "[mpm][solids]") {
   // MPM's grid stays with the domain; move the water and a tilted tool by half a cell (one
@@ -492,12 +511,7 @@ TEST_CASE("a soft solid boundary moves with its solid: half a grid cell changes 
     options.soft_solid_boundary = soft;
     const Trajectory reference = SimulateMpm(scene, options);
     const Vec2 d{shift_spacings * spacing, 0.0};
-    for (Vec2& p : scene.fluid_positions) p = p + d;
-    for (Capsule& c : scene.solids) {
-      c.a = c.a + d;
-      c.b = c.b + d;
-    }
-    const Trajectory moved = SimulateMpm(scene, options);
+    const Trajectory moved = SimulateMpm(TranslatedContents(scene, d), options);
     const int last = reference.frame_count - 1;
     double sum = 0.0;
     for (int p = 0; p < reference.particle_count; ++p) sum += Norm(moved.Position(last, p) - d - reference.Position(last, p));
