@@ -59,7 +59,7 @@ int main(int argc, char** argv) {
       } else if (arg == "--reference") {
         reference_path = value();
       } else if (arg == "--shear-viscosity") {
-        mpm.shear_viscosity_m2ps = std::stod(value());
+        mpm.physics.shear_viscosity_m2ps = std::stod(value());
       } else if (arg == "--threads") {
         threads = std::stoi(value());
       } else if (arg == "-h" || arg == "--help") {

@@ -42,14 +42,15 @@
 //                            [--rollout-forget WHAT]... [--bulk-viscosity M2/S] [--shear-viscosity M2/S]
 //                            [--sound-speed M/S] [--soft-solids 0|1] [--per-scene FRAMES]
 //
-// --sound-speed sets MPM's (30 m/s otherwise, as the data); --soft-solids 1 runs MPM with
-// MpmOptions::soft_solid_boundary (the data's MPM has it off); --per-scene FRAMES (25, 50, 100
+// --sound-speed sets MPM's (30 m/s otherwise, as the data); --shear-viscosity and --soft-solids 0|1
+// replace the recipe's physics (GroundTruthPhysics); --per-scene FRAMES (25, 50, 100
 // or 150) also prints every scene's drift after that many frames.
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
 #include <functional>
+#include <optional>
 #include <random>
 #include <stdexcept>
 #include <string>
@@ -388,7 +389,8 @@ int main(int argc, char** argv) {
   std::vector<double> eps_values, kick_values, smooth_kick_values, shift_values, one_step_shifts;
   std::vector<std::string> one_step_forget, rollout_forget;
   MpmOptions mpm;
-  mpm.shear_viscosity_m2ps = -1.0;  // the recipe's unless --shear-viscosity is given
+  std::optional<double> shear_viscosity;  // the recipe's physics unless given
+  std::optional<bool> soft_solids;
   for (int i = 1; i + 1 < argc; i += 2) {
     const std::string flag = argv[i];
     if (flag == "--recipe") recipe_path = argv[i + 1];
@@ -402,9 +404,9 @@ int main(int argc, char** argv) {
     else if (flag == "--one-step-forget") one_step_forget.push_back(argv[i + 1]);
     else if (flag == "--rollout-forget") rollout_forget.push_back(argv[i + 1]);
     else if (flag == "--bulk-viscosity") mpm.bulk_viscosity_m2ps = std::atof(argv[i + 1]);
-    else if (flag == "--shear-viscosity") mpm.shear_viscosity_m2ps = std::atof(argv[i + 1]);
+    else if (flag == "--shear-viscosity") shear_viscosity = std::atof(argv[i + 1]);
     else if (flag == "--sound-speed") mpm.sound_speed_mps = std::atof(argv[i + 1]);
-    else if (flag == "--soft-solids") mpm.soft_solid_boundary = std::atoi(argv[i + 1]) != 0;
+    else if (flag == "--soft-solids") soft_solids = std::atoi(argv[i + 1]) != 0;
     else if (flag == "--per-scene") per_scene_frames = std::atoi(argv[i + 1]);
     else {
       std::fprintf(stderr,
@@ -442,7 +444,9 @@ int main(int argc, char** argv) {
     }
   }
   const data::Recipe recipe = data::LoadRecipe(recipe_path);
-  if (mpm.shear_viscosity_m2ps < 0.0) mpm.shear_viscosity_m2ps = recipe.shear_viscosity_m2ps;
+  mpm.physics = recipe.physics;
+  if (shear_viscosity) mpm.physics.shear_viscosity_m2ps = *shear_viscosity;
+  if (soft_solids) mpm.physics.soft_solid_boundary = *soft_solids;
   scenes = std::min(scenes, recipe.test);
 
   std::vector<Scene> scene_list;

@@ -18,6 +18,7 @@
 #include <nlohmann/json.hpp>
 
 #include "design/design_problem.h"
+#include "design/ground_truth_problem.h"
 #include "simulator/ground_truth/mpm_solver.h"
 #include "simulator/learned/blas_kernels.h"
 #include "simulator/learned/model_file.h"
@@ -115,7 +116,7 @@ int main(int argc, char** argv) {
       design::CheckModelMatchesTask(model->Config(), task, model_path);
       const simulator::Scene scene = simulator::BuildScene(task, design.parameters);
       const simulator::Trajectory learned = simulator::learned::RolloutTrajectory(*model, scene);
-      const simulator::Trajectory truth = simulator::SimulateMpm(scene, simulator::MpmOptions{});
+      const simulator::Trajectory truth = simulator::SimulateMpm(scene, design::GroundTruthFor(model->Config()));
       const tasks::Region& region = GoalRegion(task);
       std::printf("\n%s (task %s, region %s): fraction of the fluid inside / above / below / beside the region, "
                   "and kinetic energy inside (J/kg); ground truth | learned\n", path.c_str(), task.name.c_str(),

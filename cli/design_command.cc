@@ -90,9 +90,9 @@ int RunDesign(const DesignArgs& args) {
             << " frames, " << problem.BirthFrames().size() << " particles; " << tasks::OptimizerKindName(options.optimizer.kind)
             << " x " << options.optimizer.iterations << " iterations, " << options.starts << " search"
             << (options.starts > 1 ? "es" : "") << "; model " << model_path;
-  if (options.ground_truth.shear_viscosity_m2ps > 0.0) {
-    std::cerr << " (fluid: shear viscosity " << options.ground_truth.shear_viscosity_m2ps << " m^2/s)";
-  }
+  const simulator::GroundTruthPhysics& physics = options.ground_truth.physics;
+  if (physics.shear_viscosity_m2ps > 0.0) std::cerr << " (fluid: shear viscosity " << physics.shear_viscosity_m2ps << " m^2/s)";
+  if (physics.soft_solid_boundary) std::cerr << " (ground truth: soft solid boundary)";
   std::cerr << "\n";
   const design::SearchSummary summary =
       design::RunSearch(task, problem, options, out, args.resume, [](const std::string& line) { std::cerr << line << "\n"; },

@@ -1,5 +1,5 @@
 // `flowdesign simulate TASK [--design DESIGN.json] --out DIR [--simulator mpm|learned]
-// [--model M] [--shear-viscosity NU] [--threads N] [--gif]`: runs the ground-truth simulator (MPM) or the learned one
+// [--model M] [--shear-viscosity NU] [--soft-solid-boundary] [--threads N] [--gif]`: runs the ground-truth simulator (MPM) or the learned one
 // on one design of a task and saves the trajectory.
 #include <unistd.h>
 
@@ -39,6 +39,7 @@ struct SimulateArgs {
   std::string model;
   int threads = 0;
   double shear_viscosity = 0.0;
+  bool soft_solid_boundary = false;
   bool gif = false;
 };
 
@@ -110,6 +111,10 @@ int RunSimulate(const SimulateArgs& args) {
   if (args.simulator != "mpm" && args.simulator != "learned") {
     throw BadInput("--simulator " + args.simulator + ": unknown simulator (expected mpm or learned)");
   }
+  if (args.simulator == "learned" && (args.shear_viscosity > 0.0 || args.soft_solid_boundary)) {
+    throw BadInput("--shear-viscosity and --soft-solid-boundary set MPM's physics; a learned model simulates "
+                   "the physics it was trained on");
+  }
 
   const simulator::Scene scene = simulator::BuildScene(task, design.parameters);
   std::cerr << "simulating task '" << task.name << "' ("
@@ -131,7 +136,7 @@ int RunSimulate(const SimulateArgs& args) {
   } else {
     simulator::MpmOptions options;
     options.threads = args.threads;
-    options.shear_viscosity_m2ps = args.shear_viscosity;
+    options.physics = {args.shear_viscosity, args.soft_solid_boundary};
     simulator::MpmStats stats;
     trajectory = simulator::SimulateMpm(
         scene, options, [&](int frame, int particles) { progress.Update(frame, particles); }, &stats);
@@ -184,6 +189,9 @@ void AddSimulateCommand(CLI::App& root, Action& action) {
                       "MPM only: the fluid's kinematic shear viscosity in m^2/s (a model's: its "
                       "shear_viscosity_m2ps)")
       ->capture_default_str();
+  command->add_flag("--soft-solid-boundary", args->soft_solid_boundary,
+                   "MPM only: grid nodes take a solid's slip condition in proportion to their distance "
+                   "instead of fully within half a cell (a model's: its soft_solid_boundary)");
   command->add_flag("--gif", args->gif, "also write DIR/animation.gif");
   command->callback([&action, args] { action = [args] { return RunSimulate(*args); }; });
 }

@@ -9,7 +9,7 @@ namespace flowdesign::design {
 
 simulator::MpmOptions GroundTruthFor(const simulator::learned::ModelConfig& model) {
   simulator::MpmOptions options;
-  options.shear_viscosity_m2ps = model.shear_viscosity_m2ps;
+  options.physics = model.physics;
   return options;
 }
 

@@ -36,8 +36,8 @@ struct SearchOptions {
                                     // the run stays resumable (no checks, no pictures)
   std::string model_identity;       // recorded in settings.json (path and checksum)
   std::string search_simulator = "learned";  // what the optimizers evaluate: learned or ground-truth
-  // The ground truth's fluid (the model's: ModelConfig::shear_viscosity_m2ps); part of the model,
-  // so not a setting of its own.
+  // The ground truth's physics (the model's: ModelConfig::physics); part of the model, so not a
+  // setting of its own.
   simulator::MpmOptions ground_truth;
 };
 nlohmann::json SearchOptionsToJson(const SearchOptions& options);

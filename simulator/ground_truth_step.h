@@ -6,14 +6,15 @@
 #include <functional>
 #include <vector>
 
+#include "simulator/ground_truth_physics.h"
 #include "simulator/scene.h"
 
 namespace flowdesign::simulator {
 
 // The positions after each of `frames` frames from a state of `scene` (its fluid's positions,
-// each with kMpmStateWidth floats of MPM state), simulated with the given shear viscosity.
+// each with kMpmStateWidth floats of MPM state), simulated with the given physics.
 using GroundTruthRun = std::function<std::vector<std::vector<Vec2>>(
-    const Scene& scene, double shear_viscosity_m2ps, const std::vector<Vec2>& positions,
+    const Scene& scene, const GroundTruthPhysics& physics, const std::vector<Vec2>& positions,
     const std::vector<float>& states, int frames)>;
 
 }  // namespace flowdesign::simulator

@@ -65,7 +65,7 @@ void GenerateData(const Recipe& recipe, const std::string& out_dir, const Genera
       const Scene scene = SampleScene(recipe, rng);
       MpmOptions mpm;
       mpm.threads = 1;  // parallel across trajectories instead
-      mpm.shear_viscosity_m2ps = recipe.shear_viscosity_m2ps;
+      mpm.physics = recipe.physics;
       const Trajectory trajectory = SimulateMpm(scene, mpm, {}, nullptr, recipe.record_mpm_state);
       SaveTrajectory(trajectory, TrajectoryDirectory(out_dir, kDataSplits[jobs[j].split], jobs[j].index));
       const int finished = ++done;

@@ -29,7 +29,8 @@ nlohmann::json RecipeToJson(const Recipe& r) {
           {"particle_spacing", r.particle_spacing_m},
           {"frame_dt", r.frame_dt_s},
           {"frames", r.frames},
-          {"shear_viscosity", r.shear_viscosity_m2ps},
+          {"shear_viscosity", r.physics.shear_viscosity_m2ps},
+          {"soft_solid_boundary", r.physics.soft_solid_boundary},
           {"record_mpm_state", r.record_mpm_state},
           {"blocks", RangeJson(r.blocks)},
           {"block_size", RangeJson(r.block_size_m)},
@@ -76,7 +77,8 @@ Recipe RecipeFromJson(const nlohmann::json& json, const std::string& source) {
     r.particle_spacing_m = merged.at("particle_spacing").get<double>();
     r.frame_dt_s = merged.at("frame_dt").get<double>();
     r.frames = merged.at("frames").get<int>();
-    r.shear_viscosity_m2ps = merged.at("shear_viscosity").get<double>();
+    r.physics.shear_viscosity_m2ps = merged.at("shear_viscosity").get<double>();
+    r.physics.soft_solid_boundary = merged.at("soft_solid_boundary").get<bool>();
     r.record_mpm_state = merged.at("record_mpm_state").get<bool>();
     auto range = [&](const char* key) {
       const auto& v = merged.at(key);
@@ -117,7 +119,7 @@ Recipe RecipeFromJson(const nlohmann::json& json, const std::string& source) {
   if (!(r.particle_spacing_m > 0.0)) throw fail("particle_spacing", "must be > 0");
   if (!(r.frame_dt_s > 0.0)) throw fail("frame_dt", "must be > 0");
   if (r.frames < 10) throw fail("frames", "must be >= 10");
-  if (!(r.shear_viscosity_m2ps >= 0.0 && std::isfinite(r.shear_viscosity_m2ps))) {
+  if (!(r.physics.shear_viscosity_m2ps >= 0.0 && std::isfinite(r.physics.shear_viscosity_m2ps))) {
     throw fail("shear_viscosity", "must be finite and >= 0 (m^2/s)");
   }
   if (r.blocks.min < 1) throw fail("blocks", "need at least 1 block");

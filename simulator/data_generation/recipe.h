@@ -8,6 +8,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "simulator/ground_truth_physics.h"
 #include "tasks/geometry.h"
 #include "tasks/task.h"
 
@@ -28,8 +29,8 @@ struct Recipe {
   double particle_spacing_m = 0.01;
   double frame_dt_s = 0.005;
   int frames = 150;
-  // The ground truth's kinematic shear viscosity (MpmOptions::shear_viscosity_m2ps).
-  double shear_viscosity_m2ps = 0.0;
+  // The ground truth's physics (shear viscosity, solid boundary).
+  GroundTruthPhysics physics;
   // Record MPM's whole particle state per frame (mpm_state.npy, 4.5x the positions' size), so
   // that training can restart the ground truth from states a learned rollout reached
   // (pushforward_restart_targets).

@@ -65,7 +65,7 @@ MpmSolver::MpmSolver(const Scene& scene, const MpmOptions& options)
               options.cell_size_in_spacings * scene.particle_spacing_m),
       arena_(std::make_unique<Arena>(options.threads)) {
   for (const auto& [name, value] : {std::pair<const char*, double>{"bulk", options.bulk_viscosity_m2ps},
-                                     {"shear", options.shear_viscosity_m2ps}}) {
+                                     {"shear", options.physics.shear_viscosity_m2ps}}) {
     if (!(value >= 0.0 && std::isfinite(value))) {
       throw std::invalid_argument(std::string("MPM: ") + name + " viscosity must be finite and >= 0 m^2/s, got " +
                                   std::to_string(value));
@@ -89,7 +89,7 @@ MpmSolver::MpmSolver(const Scene& scene, const MpmOptions& options)
   bulk_modulus_ = static_cast<float>(kDensity * options.sound_speed_mps * options.sound_speed_mps);
   viscosity_over_modulus_ = static_cast<float>(options.bulk_viscosity_m2ps /
                                                (options.sound_speed_mps * options.sound_speed_mps));
-  shear_over_modulus_ = static_cast<float>(options.shear_viscosity_m2ps /
+  shear_over_modulus_ = static_cast<float>(options.physics.shear_viscosity_m2ps /
                                            (options.sound_speed_mps * options.sound_speed_mps));
   const double eps = 1e-3 * dx_;
   clamp_lo_x_ = static_cast<float>(scene.domain.min.x + eps);
@@ -154,10 +154,10 @@ void MpmSolver::PrecomputeNodeBoundaries() {
   for (int i = 0; i < nx_; ++i) {
     for (int j = 0; j < ny_; ++j) {
       double d, nxv, nyv;
-      const double reach = options_.soft_solid_boundary ? dx_ : band;
+      const double reach = options_.physics.soft_solid_boundary ? dx_ : band;
       if (solids_.Query(origin_x_ + i * dx_, origin_y_ + j * dx_, &d, &nxv, &nyv) && d < reach) {
         const size_t k = static_cast<size_t>(i) * ny_ + j;
-        node_solid_weight_[k] = options_.soft_solid_boundary ? static_cast<float>(std::min(1.0, 1.0 - d / dx_)) : 1.0f;
+        node_solid_weight_[k] = options_.physics.soft_solid_boundary ? static_cast<float>(std::min(1.0, 1.0 - d / dx_)) : 1.0f;
         node_normal_x_[k] = static_cast<float>(nxv);
         node_normal_y_[k] = static_cast<float>(nyv);
       }
@@ -210,7 +210,7 @@ int MpmSolver::SubstepsForFrame() const {
   // jump over a solid's core line between two projections.
   if (!solids_.Empty() && speed > 0.0) dt = std::min(dt, 0.5 * solids_.MinRadius() / speed);
   // Explicit viscosity is stable while it diffuses less than a cell per substep.
-  const double viscosity = options_.bulk_viscosity_m2ps + options_.shear_viscosity_m2ps;
+  const double viscosity = options_.bulk_viscosity_m2ps + options_.physics.shear_viscosity_m2ps;
   if (viscosity > 0.0) dt = std::min(dt, 0.25 * dx_ * dx_ / viscosity);
   const double substeps = std::ceil(scene_.frame_dt_s / dt - 1e-9);
   if (!(substeps <= 1e5)) {  // also catches NaN
@@ -470,11 +470,11 @@ std::vector<std::vector<Vec2>> SimulateFrom(const Scene& scene, const MpmOptions
 }
 
 GroundTruthRun MpmGroundTruthRun() {
-  return [](const Scene& scene, double shear_viscosity_m2ps, const std::vector<Vec2>& positions,
+  return [](const Scene& scene, const GroundTruthPhysics& physics, const std::vector<Vec2>& positions,
             const std::vector<float>& states, int frames) {
     MpmOptions options;
     options.threads = 1;
-    options.shear_viscosity_m2ps = shear_viscosity_m2ps;
+    options.physics = physics;
     return SimulateFrom(scene, options, positions, states, frames);
   };
 }

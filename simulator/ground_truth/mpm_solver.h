@@ -14,6 +14,7 @@
 #include <Eigen/Core>
 
 #include "simulator/ground_truth/solid_field.h"
+#include "simulator/ground_truth_physics.h"
 #include "simulator/ground_truth_step.h"
 #include "simulator/scene.h"
 #include "simulator/trajectory.h"
@@ -26,16 +27,9 @@ struct MpmOptions {
   // the water hammer that a weakly compressible fluid rings with after an impact (real water,
   // 50x stiffer, settles at once). 0 = none.
   double bulk_viscosity_m2ps = 0.0;
-  // Kinematic shear viscosity (m^2/s): the deviatoric stress 2 mu dev(sym grad v). Damps the
-  // particle-scale eddies that scramble neighbouring particles after an impact. 0 = none.
-  double shear_viscosity_m2ps = 0.0;
+  GroundTruthPhysics physics;         // shear viscosity, solid boundary
   double cfl = 0.5;                   // substep <= cfl * cell / (sound speed + max speed)
   double cell_size_in_spacings = 2.0; // grid cell = 2 particle spacings: 4 particles per cell
-  // Grid nodes near a solid take its slip boundary condition. Hard: every node within half a
-  // cell of the surface, fully (where the staircase of such nodes lies depends on where the solid
-  // sits on the grid). Soft: in proportion, from fully at the surface to not at all a cell away,
-  // so the condition moves continuously with the solid.
-  bool soft_solid_boundary = false;
   int threads = 0;                    // 0 = all cores
 };
 

@@ -33,8 +33,8 @@ void ValidateModelConfig(const ModelConfig& c) {
           c.density_kernel_spacings, "must be in [1, 4]");
   Require(c.particle_spacing_m > 0, "particle_spacing_m", c.particle_spacing_m, "must be > 0");
   Require(c.frame_dt_s > 0, "frame_dt_s", c.frame_dt_s, "must be > 0");
-  Require(c.shear_viscosity_m2ps >= 0 && std::isfinite(c.shear_viscosity_m2ps), "shear_viscosity_m2ps",
-          c.shear_viscosity_m2ps, "must be finite and >= 0");
+  Require(c.physics.shear_viscosity_m2ps >= 0 && std::isfinite(c.physics.shear_viscosity_m2ps), "shear_viscosity_m2ps",
+          c.physics.shear_viscosity_m2ps, "must be finite and >= 0");
 }
 
 nlohmann::json ModelConfigToJson(const ModelConfig& c) {
@@ -52,7 +52,8 @@ nlohmann::json ModelConfigToJson(const ModelConfig& c) {
           {"particle_spacing_m", c.particle_spacing_m},
           {"frame_dt_s", c.frame_dt_s},
           {"gravity_y", c.gravity_y},
-          {"shear_viscosity_m2ps", c.shear_viscosity_m2ps}};
+          {"shear_viscosity_m2ps", c.physics.shear_viscosity_m2ps},
+          {"soft_solid_boundary", c.physics.soft_solid_boundary}};
 }
 
 ModelConfig ModelConfigFromJson(const nlohmann::json& json, const std::string& source) {
@@ -72,7 +73,8 @@ ModelConfig ModelConfigFromJson(const nlohmann::json& json, const std::string& s
   c.particle_spacing_m = merged.at("particle_spacing_m").get<double>();
   c.frame_dt_s = merged.at("frame_dt_s").get<double>();
   c.gravity_y = merged.at("gravity_y").get<double>();
-  c.shear_viscosity_m2ps = merged.at("shear_viscosity_m2ps").get<double>();
+  c.physics.shear_viscosity_m2ps = merged.at("shear_viscosity_m2ps").get<double>();
+  c.physics.soft_solid_boundary = merged.at("soft_solid_boundary").get<bool>();
   try {
     ValidateModelConfig(c);
   } catch (const std::invalid_argument& e) {

@@ -6,6 +6,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include "simulator/ground_truth_physics.h"
+
 namespace flowdesign::simulator::learned {
 
 struct ModelConfig {
@@ -37,9 +39,9 @@ struct ModelConfig {
   double particle_spacing_m = 0.01;
   double frame_dt_s = 0.005;
   double gravity_y = -9.81;
-  // The fluid of the training data: its ground truth's shear viscosity (m^2/s). Designs made with
-  // the model are checked in MPM with the same fluid.
-  double shear_viscosity_m2ps = 0.0;
+  // The training data's ground-truth physics (its recipe's). Designs made with the model are
+  // checked in MPM with the same physics.
+  GroundTruthPhysics physics;
 };
 
 // Throws std::invalid_argument naming the field, the value and the rule.

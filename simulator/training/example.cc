@@ -23,7 +23,7 @@ torch::Tensor PushforwardWindow(learned::LearnedSimulator& simulator, const Traj
 }
 
 torch::Tensor RestartedFrames(const GroundTruthRun& ground_truth, const TrajectoryTensors& t, int frame,
-                              const torch::Tensor& window, double shear_viscosity_m2ps, int frames) {
+                              const torch::Tensor& window, const GroundTruthPhysics& physics, int frames) {
   if (!t.mpm_state.defined()) {
     throw std::invalid_argument("restarting the ground truth needs data with the ground truth's state "
                                 "(generate it with \"record_mpm_state\": true in the recipe)");
@@ -40,7 +40,7 @@ torch::Tensor RestartedFrames(const GroundTruthRun& ground_truth, const Trajecto
   for (int64_t i = 0; i < alive; ++i) positions[i] = {xy[i][0], xy[i][1]};
   const float* state_data = states.data_ptr<float>();
   const std::vector<std::vector<Vec2>> run = ground_truth(
-      t.RestartScene(), shear_viscosity_m2ps, positions, std::vector<float>(state_data, state_data + states.numel()), frames);
+      t.RestartScene(), physics, positions, std::vector<float>(state_data, state_data + states.numel()), frames);
   torch::Tensor out = torch::empty({frames + 1, alive, 2});
   out[0] = last;
   for (int f = 0; f < frames; ++f) {
@@ -124,7 +124,7 @@ torch::Tensor ReferenceFrames(learned::LearnedSimulator& simulator, const Exampl
                               int frames) {
   const TrajectoryTensors& t = *draw.trajectory;
   return draw.restart != nullptr
-             ? RestartedFrames(*draw.restart, t, draw.frame, window, simulator.Config().shear_viscosity_m2ps, frames)
+             ? RestartedFrames(*draw.restart, t, draw.frame, window, simulator.Config().physics, frames)
              : t.Rows(draw.frame, frames + 1, window.size(1));
 }
 

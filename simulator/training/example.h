@@ -88,7 +88,7 @@ torch::Tensor UnrolledLoss(learned::LearnedSimulator& simulator, const UnrolledE
 // with the trajectory's recorded state at `frame` (the true velocities, J and C). From the ground
 // truth's own window it is the data's frames frame .. frame + frames.
 torch::Tensor RestartedFrames(const GroundTruthRun& ground_truth, const TrajectoryTensors& t, int frame,
-                              const torch::Tensor& window, double shear_viscosity_m2ps, int frames);
+                              const torch::Tensor& window, const GroundTruthPhysics& physics, int frames);
 
 // The input window ending at `frame` [history + 1, particles alive at frame, 2], whose frames
 // after frame - steps come from a learned rollout (no gradient) started there; with a volume

@@ -446,7 +446,8 @@ TrainSummary Train(const std::string& data_dir, const TrainConfig& input_config,
   config.model.particle_spacing_m = recipe.at("particle_spacing").get<double>();
   config.model.frame_dt_s = recipe.at("frame_dt").get<double>();
   config.model.gravity_y = recipe.at("gravity_y").get<double>();
-  config.model.shear_viscosity_m2ps = recipe.value("shear_viscosity", 0.0);  // absent in older data
+  config.model.physics.shear_viscosity_m2ps = recipe.value("shear_viscosity", 0.0);  // absent in older data
+  config.model.physics.soft_solid_boundary = recipe.value("soft_solid_boundary", false);
 
   progress("loading data from " + data_dir);
   const Dataset train = LoadSplit(data_dir, "train", config.model.history, o.max_train_trajectories);

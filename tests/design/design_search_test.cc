@@ -151,12 +151,13 @@ TEST_CASE("CEM can search in the ground-truth simulator, deterministically for a
   REQUIRE_THROWS_AS(problem.ValueAndGradient(problem.Params().Initial(), nullptr), std::logic_error);
 }
 
-TEST_CASE("the ground truth simulates the fluid of the model: its shear viscosity", "[design][ground_truth]") {
+TEST_CASE("the ground truth simulates the physics of the model: its shear viscosity and solid boundary", "[design][ground_truth]") {
   const tasks::Task task = testing::SmallContainTask();
   simulator::learned::ModelConfig model;
-  model.shear_viscosity_m2ps = 0.05;
+  model.physics = {0.05, true};
   const simulator::MpmOptions fluid = GroundTruthFor(model);
-  CHECK(fluid.shear_viscosity_m2ps == 0.05);
+  CHECK(fluid.physics.shear_viscosity_m2ps == 0.05);
+  CHECK(fluid.physics.soft_solid_boundary);
   const std::vector<double> x = Parameterization(task).Initial();
   const double water = GroundTruthProblem(task).Value(x), viscous = GroundTruthProblem(task, fluid).Value(x);
   INFO("objective: inviscid " << water << ", viscous " << viscous);
@@ -326,6 +327,11 @@ TEST_CASE("simulate runs the learned model as well as MPM, and rejects an unknow
   CHECK(RunCli("simulate " + task + " --shear-viscosity -0.1 --out " + dir + "/bad_viscosity", &output) == 2);
   CHECK_THAT(output, Catch::Contains("--shear-viscosity must be finite and >= 0 m^2/s"));
   CHECK_FALSE(std::filesystem::exists(dir + "/bad_viscosity"));
+  CHECK(RunCli("simulate " + task + " --simulator learned --model " + model + " --soft-solid-boundary --out " + dir +
+                   "/bad_physics",
+               &output) == 2);
+  CHECK_THAT(output, Catch::Contains("a learned model simulates the physics it was trained on"));
+  CHECK_FALSE(std::filesystem::exists(dir + "/bad_physics"));
 }
 
 }  // namespace

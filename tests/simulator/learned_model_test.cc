@@ -100,12 +100,12 @@ TEST_CASE("model files round-trip and reject corrupt, incompatible or newer file
 
 // A tiny data set (4 short trajectories per split) in a folder of the calling test's own: ctest
 // runs tests in parallel processes, and a shared folder was deleted by one while another read it.
-std::string TinyData(const std::string& test, uint64_t seed = 5, double shear_viscosity_m2ps = 0.0,
+std::string TinyData(const std::string& test, uint64_t seed = 5, GroundTruthPhysics physics = {},
                      bool record_mpm_state = false) {
   const std::string dir = std::string(FLOWDESIGN_TEST_OUTPUT_DIR) + "/tiny_data_" + test;
   data::Recipe recipe;
   recipe.seed = seed;
-  recipe.shear_viscosity_m2ps = shear_viscosity_m2ps;
+  recipe.physics = physics;
   recipe.record_mpm_state = record_mpm_state;
   recipe.train = 4;
   recipe.valid = 2;
@@ -321,7 +321,7 @@ TEST_CASE("a restart target is the ground truth's next frame from the window's o
   const int64_t alive = t.AliveAt(frame);
   const torch::Tensor truth = t.Rows(frame - c, c + 1, alive);
   // From the ground truth's own window it is the data's next frames, bit for bit.
-  CHECK(torch::equal(training::RestartedFrames(ground_truth, t, frame, truth, 0.0, 3), t.Rows(frame, 4, alive)));
+  CHECK(torch::equal(training::RestartedFrames(ground_truth, t, frame, truth, {}, 3), t.Rows(frame, 4, alive)));
   const double g_dt2 = 9.81 * scene.frame_dt_s * scene.frame_dt_s;
   auto mean_drop = [&](const torch::Tensor& from, const torch::Tensor& to) {  // m, mean over the fluid
     return (from - to).select(1, 1).mean().item<double>();
@@ -330,7 +330,7 @@ TEST_CASE("a restart target is the ground truth's next frame from the window's o
   // The whole window lifted 10 spacings off the floor: the restarted ground truth falls from
   // there (about g dt^2 / 2 in the frame), where the plain target would keep it resting.
   const torch::Tensor lifted = truth + torch::tensor({0.0, 0.1});
-  const double lifted_drop = mean_drop(lifted[c], training::RestartedFrames(ground_truth, t, frame, lifted, 0.0, 1)[1]);
+  const double lifted_drop = mean_drop(lifted[c], training::RestartedFrames(ground_truth, t, frame, lifted, {}, 1)[1]);
   INFO("mean drop in the frame, in units of g dt^2: resting " << resting_drop / g_dt2 << ", lifted " << lifted_drop / g_dt2);
   CHECK(std::abs(resting_drop) < 0.1 * g_dt2);
   CHECK(lifted_drop - resting_drop > 0.3 * g_dt2);
@@ -339,7 +339,7 @@ TEST_CASE("a restart target is the ground truth's next frame from the window's o
   // position offset and the true velocity, as the plain target does.
   torch::Tensor kicked = truth.clone();
   kicked[c] += torch::tensor({0.2, 0.1}) * scene.particle_spacing_m;
-  const torch::Tensor offset = training::RestartedFrames(ground_truth, t, frame, kicked, 0.0, 1)[1] - t.Frame(frame + 1, alive);
+  const torch::Tensor offset = training::RestartedFrames(ground_truth, t, frame, kicked, {}, 1)[1] - t.Frame(frame + 1, alive);
   INFO("largest deviation from the offset, in spacings: "
        << (offset - (kicked[c] - truth[c])).abs().max().item<double>() / scene.particle_spacing_m);
   CHECK(torch::allclose(offset, kicked[c] - truth[c], 0.0, 0.05 * scene.particle_spacing_m));
@@ -360,13 +360,13 @@ TEST_CASE("a restart target is the ground truth's next frame from the window's o
     const torch::Tensor a = restarted.target * torch::tensor({n.acceleration_std[0], n.acceleration_std[1]}).to(torch::kFloat32) +
                             torch::tensor({n.acceleration_mean[0], n.acceleration_mean[1]}).to(torch::kFloat32);
     const torch::Tensor next_restarted = 2 * window[c] - window[c - 1] + a;
-    CHECK(torch::allclose(next_restarted, training::RestartedFrames(ground_truth, t, frame, window, 0.0, 1)[1], 0.0, 1e-6));
+    CHECK(torch::allclose(next_restarted, training::RestartedFrames(ground_truth, t, frame, window, {}, 1)[1], 0.0, 1e-6));
     if (steps == 0) CHECK(torch::equal(restarted.target, plain.target));
     if (steps > 0) CHECK((window[c] - truth[c]).abs().max().item<double>() > 1e-6);  // the model drifted
     // An unrolled example follows the restarted ground truth's frames.
     const training::UnrolledExample unrolled = training::MakeUnrolledExample(simulator, draw, 3, torch::kCPU);
     REQUIRE(unrolled.steps == 3);
-    CHECK(torch::equal(unrolled.truth, training::RestartedFrames(ground_truth, t, frame, window, 0.0, 3)));
+    CHECK(torch::equal(unrolled.truth, training::RestartedFrames(ground_truth, t, frame, window, {}, 3)));
     // Noise is not restarted from: with it, a window of the ground truth still learns the
     // ground truth's target, and a pushed-forward one the restart from its state before noise.
     training::ExampleDraw noisy = training::DrawExample(t, frame, c, 3e-4, steps, rng);
@@ -379,13 +379,13 @@ TEST_CASE("a restart target is the ground truth's next frame from the window's o
   }
   // Data without the recorded state cannot restart.
   const training::TrajectoryTensors unrecorded = training::ToTensors(SimulateMpm(scene, {}), c);
-  CHECK_THROWS_WITH(training::RestartedFrames(ground_truth, unrecorded, frame, truth, 0.0, 1),
+  CHECK_THROWS_WITH(training::RestartedFrames(ground_truth, unrecorded, frame, truth, {}, 1),
                     Catch::Contains("record_mpm_state"));
 }
 
 TEST_CASE("training with restart targets runs on recorded data and refuses data without it", "[learned][training]") {
-  const std::string recorded = TinyData("restart_recorded", 5, 0.0, true);
-  const std::string plain = TinyData("restart_plain", 5, 0.0, false);
+  const std::string recorded = TinyData("restart_recorded", 5, {}, true);
+  const std::string plain = TinyData("restart_plain", 5, {}, false);
   REQUIRE(fs::exists(recorded + "/train/00000/mpm_state.npy"));
   REQUIRE(!fs::exists(plain + "/train/00000/mpm_state.npy"));
   training::TrainConfig config = TinyTrainConfig(20);
@@ -590,7 +590,7 @@ TEST_CASE("training can start from another model's weights", "[learned][training
   const std::string tuned_dir = flowdesign::testing::OutputDir("init_from_tuned");
   // Other data, with other statistics and another fluid: the fine-tune still starts as the source
   // simulator, and is a model of its own data's fluid.
-  const std::string other_data = TinyData("init_from_other", 6, 0.02);
+  const std::string other_data = TinyData("init_from_other", 6, {0.02, true});
   training::Train(other_data, config, tuned_dir, quiet);
   ModelFile source = ReadModelFile(source_dir + "/checkpoint.fdm");
   ModelFile tuned = ReadModelFile(tuned_dir + "/checkpoint.fdm");
@@ -598,8 +598,10 @@ TEST_CASE("training can start from another model's weights", "[learned][training
   REQUIRE(other.acceleration_std[0] != source.normalization.acceleration_std[0]);
   CHECK(tuned.normalization.acceleration_std[0] == source.normalization.acceleration_std[0]);
   CHECK(tuned.normalization.velocity_mean[1] == source.normalization.velocity_mean[1]);
-  CHECK(source.config.shear_viscosity_m2ps == 0.0);
-  CHECK(tuned.config.shear_viscosity_m2ps == 0.02);
+  CHECK(source.config.physics.shear_viscosity_m2ps == 0.0);
+  CHECK(!source.config.physics.soft_solid_boundary);
+  CHECK(tuned.config.physics.shear_viscosity_m2ps == 0.02);
+  CHECK(tuned.config.physics.soft_solid_boundary);
   for (const auto& [name, tensor] : tuned.tensors) {
     if (name.rfind("adam", 0) == 0) continue;  // optimizer moments start afresh
     INFO(name);
@@ -617,7 +619,7 @@ TEST_CASE("a fine-tune may add interaction blocks or a global latent: it starts 
   INFO("adds " << added_part);
   const bool add_global = added_part == "global", add_volume = added_part == "volume";
   const std::string suffix = "_" + added_part;
-  const std::string data = TinyData("grow" + suffix, 5, 0.0, /*record_mpm_state=*/add_volume);
+  const std::string data = TinyData("grow" + suffix, 5, {}, /*record_mpm_state=*/add_volume);
   const auto quiet = [](const std::string&) {};
   const std::string source_dir = flowdesign::testing::OutputDir("grow_source" + suffix);
   training::Train(data, TinyTrainConfig(5), source_dir, quiet);
@@ -860,7 +862,8 @@ TEST_CASE("the scenes fingerprint: the same scenes under another ground truth ma
     return training::ScenesFingerprint(training::LoadSplit(dir, "test", 3).trajectories);
   };
   const std::string water = fingerprint(TinyData("fingerprint"));
-  CHECK(fingerprint(TinyData("fingerprint_viscous", 5, 0.05)) == water);
+  CHECK(fingerprint(TinyData("fingerprint_viscous", 5, {0.05, false})) == water);
+  CHECK(fingerprint(TinyData("fingerprint_soft", 5, {0.0, true})) == water);
   CHECK(fingerprint(TinyData("fingerprint_other", 6)) != water);
   CHECK(water.size() > 8);
 }

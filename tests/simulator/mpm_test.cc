@@ -357,7 +357,7 @@ TEST_CASE("shear viscosity damps a shear flow but not a rigid rotation", "[mpm][
       moving.fluid_velocities[p] = rotation ? Vec2{-rate * r.y, rate * r.x} : Vec2{rate * r.y, 0.0};
     }
     MpmOptions options = Threads(1);
-    options.shear_viscosity_m2ps = viscosity;
+    options.physics.shear_viscosity_m2ps = viscosity;
     MpmSolver solver(moving, options);
     auto energy = [&] {
       double sum = 0.0;
@@ -377,7 +377,7 @@ TEST_CASE("shear viscosity damps a shear flow but not a rigid rotation", "[mpm][
   REQUIRE(shear_viscous < 0.9 * shear_inviscid);
 
   MpmOptions options = Threads(1);
-  options.shear_viscosity_m2ps = std::numeric_limits<double>::quiet_NaN();
+  options.physics.shear_viscosity_m2ps = std::numeric_limits<double>::quiet_NaN();
   CHECK_THROWS_WITH(MpmSolver(scene, options), Catch::Contains("shear viscosity must be finite and >= 0"));
 }
 
@@ -422,7 +422,7 @@ TEST_CASE("water slides off a thin tilted segment without entering or crossing i
   const bool soft = GENERATE(false, true);
   CAPTURE(soft);
   MpmOptions options = Threads(1);
-  options.soft_solid_boundary = soft;
+  options.physics.soft_solid_boundary = soft;
   const double spacing = 0.01, thickness = 0.0075;
   const double angle = tasks::DegToRad(30.0), half_length = 0.2;
   const Vec2 center{0.5, 0.5};
@@ -508,7 +508,7 @@ TEST_CASE("a soft solid boundary moves with its solid: half a grid cell changes 
     AddTool(scene, {0.3, 0.5}, {0.7, 0.37}, 0.015);
     AddBlock(scene, {{0.38, 0.5}, {0.54, 0.62}});
     MpmOptions options = Threads(1);
-    options.soft_solid_boundary = soft;
+    options.physics.soft_solid_boundary = soft;
     const Trajectory reference = SimulateMpm(scene, options);
     const Vec2 d{shift_spacings * spacing, 0.0};
     const Trajectory moved = SimulateMpm(TranslatedContents(scene, d), options);

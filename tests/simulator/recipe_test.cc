@@ -68,40 +68,55 @@ TEST_CASE("bad task scenes are errors naming the recipe and the field", "[data]"
   CHECK(error({{"task_scenes", {{"depth", 1}}}}) == "r.json: task_scenes.depth: unknown field");
 }
 
-TEST_CASE("a recipe's shear viscosity round-trips, is validated and reaches the ground truth", "[data]") {
-  const Recipe viscous = RecipeFromJson({{"shear_viscosity", 0.005}}, "r.json");
-  CHECK(viscous.shear_viscosity_m2ps == 0.005);
-  CHECK(RecipeFromJson(RecipeToJson(viscous), "again.json").shear_viscosity_m2ps == 0.005);
-  CHECK(RecipeFromJson(json::object(), "empty.json").shear_viscosity_m2ps == 0.0);
+TEST_CASE("a recipe's ground-truth physics round-trips, is validated and reaches the ground truth", "[data]") {
+  const Recipe viscous = RecipeFromJson({{"shear_viscosity", 0.005}, {"soft_solid_boundary", true}}, "r.json");
+  CHECK(viscous.physics.shear_viscosity_m2ps == 0.005);
+  CHECK(viscous.physics.soft_solid_boundary);
+  const Recipe again = RecipeFromJson(RecipeToJson(viscous), "again.json");
+  CHECK(again.physics.shear_viscosity_m2ps == 0.005);
+  CHECK(again.physics.soft_solid_boundary);
+  CHECK(RecipeFromJson(json::object(), "empty.json").physics.shear_viscosity_m2ps == 0.0);
+  CHECK(!RecipeFromJson(json::object(), "empty.json").physics.soft_solid_boundary);
   REQUIRE_THROWS_WITH(RecipeFromJson({{"shear_viscosity", -1e-3}}, "r.json"),
                       "r.json: shear_viscosity: must be finite and >= 0 (m^2/s)");
+  REQUIRE_THROWS_WITH(RecipeFromJson({{"soft_solid_boundary", 1}}, "r.json"),
+                      Contains("r.json: soft_solid_boundary: has the wrong type"));
 
-  // The same scenes with and without viscosity: the first frames agree, later ones do not.
+  // The same scenes with other physics: the first frames agree, later ones do not.
   Recipe recipe;
   recipe.train = recipe.valid = recipe.test = 1;
   recipe.frames = 80;  // long enough to land: a block in free fall has no strain to damp
   recipe.max_particles = 200;
-  const std::string dir = testing::OutputDir("recipe_viscosity");
-  GenerateData(recipe, dir + "/inviscid", {});
-  recipe.shear_viscosity_m2ps = 0.05;
-  GenerateData(recipe, dir + "/viscous", {});
-  const Trajectory a = LoadTrajectory(TrajectoryDirectory(dir + "/inviscid", "test", 0));
-  const Trajectory b = LoadTrajectory(TrajectoryDirectory(dir + "/viscous", "test", 0));
-  REQUIRE(a.particle_count == b.particle_count);
-  CHECK(Norm(a.Position(0, 0) - b.Position(0, 0)) == 0.0);
-  double largest_difference = 0.0;
-  for (int p = 0; p < a.particle_count; ++p) {
-    largest_difference = std::max(largest_difference, Norm(a.Position(recipe.frames, p) - b.Position(recipe.frames, p)));
+  const std::string dir = testing::OutputDir("recipe_physics");
+  GenerateData(recipe, dir + "/water", {});
+  for (const GroundTruthPhysics physics : {GroundTruthPhysics{0.05, false}, GroundTruthPhysics{0.0, true}}) {
+    recipe.physics = physics;
+    const std::string other = dir + (physics.soft_solid_boundary ? "/soft" : "/viscous");
+    GenerateData(recipe, other, {});
+    double largest_difference = 0.0;
+    for (const std::string& split : kDataSplits) {  // the solid boundary shows only where water meets a solid
+      const Trajectory a = LoadTrajectory(TrajectoryDirectory(dir + "/water", split, 0));
+      const Trajectory b = LoadTrajectory(TrajectoryDirectory(other, split, 0));
+      REQUIRE(a.particle_count == b.particle_count);
+      CHECK(Norm(a.Position(0, 0) - b.Position(0, 0)) == 0.0);
+      for (int p = 0; p < a.particle_count; ++p) {
+        largest_difference = std::max(largest_difference, Norm(a.Position(recipe.frames, p) - b.Position(recipe.frames, p)));
+      }
+    }
+    INFO(other);
+    CHECK(largest_difference > 1e-4);
   }
-  CHECK(largest_difference > 1e-4);
-  // Older data folders lack the field; regenerating into one (with the default, 0) still matches.
-  nlohmann::json stored = nlohmann::json::parse(tasks::ReadFile(dir + "/inviscid/recipe.json"));
+  // Older data folders lack the fields; regenerating into one (with the defaults) still matches.
+  nlohmann::json stored = nlohmann::json::parse(tasks::ReadFile(dir + "/water/recipe.json"));
   stored.erase("shear_viscosity");
-  tasks::WriteFileAtomically(dir + "/inviscid/recipe.json", stored.dump(2));
-  recipe.shear_viscosity_m2ps = 0.0;
-  CHECK_NOTHROW(GenerateData(recipe, dir + "/inviscid", {}));
-  recipe.shear_viscosity_m2ps = 0.01;
-  CHECK_THROWS_WITH(GenerateData(recipe, dir + "/inviscid", {}), Contains("holds data from a different recipe"));
+  stored.erase("soft_solid_boundary");
+  tasks::WriteFileAtomically(dir + "/water/recipe.json", stored.dump(2));
+  recipe.physics = {};
+  CHECK_NOTHROW(GenerateData(recipe, dir + "/water", {}));
+  recipe.physics.shear_viscosity_m2ps = 0.01;
+  CHECK_THROWS_WITH(GenerateData(recipe, dir + "/water", {}), Contains("holds data from a different recipe"));
+  recipe.physics = {0.0, true};
+  CHECK_THROWS_WITH(GenerateData(recipe, dir + "/water", {}), Contains("holds data from a different recipe"));
 }
 
 TEST_CASE("task scenes are the task's scene with a random design, as often as the recipe says", "[data]") {
