@@ -6,10 +6,15 @@
 // ground truth does?) and the mean learned-minus-truth bias.
 //
 //   ./build/benchmarks/objective_agreement [--model M] [--designs 16] [--spread 0.3] [--seed 1]
-//                                          [--tasks contain,ramp] [--jobs 2] [--csv FILE]
-//   ./build/benchmarks/objective_agreement [--model M] --design-files DIR [--jobs 2] [--csv FILE]
+//                                          [--tasks contain,ramp] [--jobs 2] [--csv FILE] [--baseline CSV]
+//   ./build/benchmarks/objective_agreement [--model M] --design-files DIR [--jobs 2] [--csv FILE] [--baseline CSV]
 //     instead: the saved designs in DIR (every *.json, each on the task it names, tasks/NAME.json),
 //     e.g. the best designs of design_results --designs: how much optimized designs over-promise
+//
+// --csv writes every design's objectives and parameters; --baseline CSV (another model's --csv on
+// the same designs, or the same model checked in other physics) then compares the two design by
+// design: per task the mean change of |learned - truth| with its standard error, how many designs
+// came closer and farther, and a sign test.
 //
 // Deterministic: the designs depend only on the task, --seed and --spread.
 #include <algorithm>
@@ -17,6 +22,7 @@
 #include <cmath>
 #include <cstdio>
 #include <filesystem>
+#include <map>
 #include <numeric>
 #include <sstream>
 #include <string>
@@ -28,6 +34,7 @@
 #include "design/search.h"
 #include "simulator/learned/blas_kernels.h"
 #include "simulator/learned/model_file.h"
+#include "simulator/training/paired_comparison.h"
 #include "tasks/file_util.h"
 #include "tasks/task_io.h"
 
@@ -42,6 +49,76 @@ struct Sample {
   std::vector<double> x;         // its parameters; empty: design `design` of the random ones
   double learned = 0.0, truth = 0.0;
 };
+
+// A sample's first three CSV fields: which design of which task.
+std::string SampleKey(const std::string& task, const Sample& s) {
+  return task + "," + std::to_string(s.design) + "," + s.file;
+}
+
+// The design parameters as the CSV's last field, exactly (17 digits), so that a baseline's
+// designs can be checked to be the same.
+std::string ParameterText(const std::vector<double>& x) {
+  std::ostringstream text;
+  text.precision(17);
+  for (size_t i = 0; i < x.size(); ++i) text << (i > 0 ? " " : "") << x[i];
+  return text.str();
+}
+
+std::string CsvRow(const std::string& task, const Sample& s) {
+  std::ostringstream row;
+  row.precision(17);
+  row << SampleKey(task, s) << "," << s.learned << "," << s.truth << "," << ParameterText(s.x) << "\n";
+  return row.str();
+}
+
+// The baseline's |learned - truth| for every sample, read from its --csv file. Throws naming the
+// file, the row and the reason when a design is missing or has other parameters.
+std::vector<double> BaselineAbsDifferences(const std::string& path, const std::vector<tasks::Task>& task_list,
+                                           const std::vector<Sample>& samples) {
+  std::map<std::string, std::pair<double, std::string>> rows;  // key -> (|learned - truth|, parameters)
+  std::stringstream in(tasks::ReadFile(path));
+  std::string line;
+  if (!std::getline(in, line) || line != "task,design,file,learned,ground_truth,parameters") {
+    throw std::invalid_argument(path + ": line 1: not a CSV of objective_agreement --csv (with parameters)");
+  }
+  for (int number = 2; std::getline(in, line); ++number) {
+    std::vector<std::string> fields;
+    std::stringstream cells(line);
+    for (std::string cell; std::getline(cells, cell, ',');) fields.push_back(cell);
+    if (fields.size() != 6) throw std::invalid_argument(path + ": line " + std::to_string(number) + ": expected 6 fields");
+    rows[fields[0] + "," + fields[1] + "," + fields[2]] = {std::abs(std::stod(fields[3]) - std::stod(fields[4])), fields[5]};
+  }
+  std::vector<double> out;
+  for (const Sample& s : samples) {
+    const std::string key = SampleKey(task_list[s.task].name, s);
+    const auto it = rows.find(key);
+    if (it == rows.end()) throw std::invalid_argument(path + ": no row for " + key + " (other tasks or designs?)");
+    if (it->second.second != ParameterText(s.x)) {
+      throw std::invalid_argument(path + ": row " + key + " has other design parameters (another --seed, --spread or design file?)");
+    }
+    out.push_back(it->second.first);
+  }
+  return out;
+}
+
+void PrintPairedComparison(const std::string& baseline_path, const std::vector<tasks::Task>& task_list,
+                           const std::vector<Sample>& samples) {
+  const std::vector<double> baseline = BaselineAbsDifferences(baseline_path, task_list, samples);
+  std::printf("\nagainst %s, design by design (|learned - truth| minus the baseline's):\n\n", baseline_path.c_str());
+  std::printf("| task | mean change ± s.e. | median change | closer / farther | sign test p |\n|---|---|---|---|---|\n");
+  std::vector<double> all;
+  for (size_t t = 0; t <= task_list.size(); ++t) {
+    std::vector<double> delta;
+    for (size_t i = 0; i < samples.size(); ++i) {
+      if (t < task_list.size() && samples[i].task != t) continue;
+      delta.push_back(std::abs(samples[i].learned - samples[i].truth) - baseline[i]);
+    }
+    if (delta.empty()) continue;
+    const simulator::training::PairedDifference d = simulator::training::SummarizeDifferences(delta);
+    std::printf("| %s | %+.4f ± %.4f | %+.4f | %d / %d | %.3f |\n", t < task_list.size() ? task_list[t].name.c_str() : "all",
+                d.mean, d.standard_error, d.median, d.better, d.worse, d.sign_test_p);
+  }
+}
 
 // One sample per design file in `dir` (sorted by name), adding the tasks they name to `task_list`.
 std::vector<Sample> DesignFileSamples(const std::string& dir, std::vector<tasks::Task>* task_list) {
@@ -108,7 +185,7 @@ std::vector<std::string> SplitCommas(const std::string& text) {
 
 int main(int argc, char** argv) {
   flowdesign::simulator::learned::RestartWithFittingOpenBlasKernels(argv);
-  std::string model_path = "models/default/model.fdm", csv_path, design_dir;
+  std::string model_path = "models/default/model.fdm", csv_path, design_dir, baseline_path;
   std::string task_names = "contain,ramp,maze,contain_4,contain_8,contain_16,contain_32,contain_48";
   int designs = 16, jobs = 2;
   double spread = 0.3;
@@ -125,10 +202,11 @@ int main(int argc, char** argv) {
       else if (arg == "--jobs") jobs = std::stoi(next());
       else if (arg == "--csv") csv_path = next();
       else if (arg == "--design-files") design_dir = next();
+      else if (arg == "--baseline") baseline_path = next();
       else throw std::invalid_argument("unknown option " + arg);
     } catch (const std::exception& e) {
       std::fprintf(stderr, "%s\nusage: objective_agreement [--model M] [--designs N] [--spread S] [--seed N] "
-                           "[--tasks NAME,NAME] [--jobs K] [--csv FILE] [--design-files DIR]\n", e.what());
+                           "[--tasks NAME,NAME] [--jobs K] [--csv FILE] [--design-files DIR] [--baseline CSV]\n", e.what());
       return 2;
     }
   }
@@ -162,9 +240,10 @@ int main(int argc, char** argv) {
       const tasks::Task& task = task_list[samples[s].task];
       const design::DesignProblem problem(task, *simulator);
       // Design 0 is the task's own; design k > 0 is the k-th perturbation of search 1.
-      const std::vector<double> x =
-          !samples[s].x.empty() ? samples[s].x
-                                : design::StartingPoint(problem, seed, samples[s].design == 0 ? 0 : 1, spread, samples[s].design);
+      if (samples[s].x.empty()) {
+        samples[s].x = design::StartingPoint(problem, seed, samples[s].design == 0 ? 0 : 1, spread, samples[s].design);
+      }
+      const std::vector<double>& x = samples[s].x;
       samples[s].learned = problem.Evaluate(x).exact;
       samples[s].truth = design::GroundTruthProblem(task, design::GroundTruthFor(simulator->Config())).Value(x);
       std::fprintf(stderr, "%-11s design %2d: learned %8.4f  ground truth %8.4f\n", task.name.c_str(), samples[s].design,
@@ -209,15 +288,11 @@ int main(int argc, char** argv) {
   }
   std::printf("\nmean over tasks of the mean abs difference: %.3f\n", all_abs / static_cast<double>(task_list.size()));
   if (!csv_path.empty()) {
-    std::string text = "task,design,file,learned,ground_truth\n";
-    for (const Sample& s : samples) {
-      std::ostringstream row;
-      row.precision(17);
-      row << task_list[s.task].name << "," << s.design << "," << s.file << "," << s.learned << "," << s.truth << "\n";
-      text += row.str();
-    }
+    std::string text = "task,design,file,learned,ground_truth,parameters\n";
+    for (const Sample& s : samples) text += CsvRow(task_list[s.task].name, s);
     tasks::WriteFileAtomically(csv_path, text);
   }
+  if (!baseline_path.empty()) PrintPairedComparison(baseline_path, task_list, samples);
   } catch (const std::exception& e) {
     std::fprintf(stderr, "objective_agreement: %s\n", e.what());
     return 1;

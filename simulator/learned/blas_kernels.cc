@@ -64,6 +64,13 @@ std::string FittingOpenBlasCore(const std::string& core) {
 }
 
 void RestartWithFittingOpenBlasKernels(char** argv) {
+  const std::string provider = BlasProviderPath();  // empty in programs without LibTorch
+  if (!provider.empty() && OpenBlasConfig().empty()) {
+    std::fprintf(stderr,
+                 "warning: LibTorch's matrix products run on %s, not OpenBLAS, and may be ~20x slower "
+                 "(./run installs and selects libopenblas0-openmp)\n",
+                 provider.c_str());
+  }
   if (std::getenv("OPENBLAS_CORETYPE") != nullptr) return;  // the user's choice, or our restart
   const std::string core = FittingOpenBlasCore(OpenBlasCoreName());
   if (core.empty()) return;

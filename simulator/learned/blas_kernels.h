@@ -27,7 +27,8 @@ std::string FittingOpenBlasCore(const std::string& core);
 
 // When OpenBLAS fell back to kernels below what the CPU supports and OPENBLAS_CORETYPE is not
 // set, sets it and re-executes this program with the same arguments; otherwise (or when the
-// restart fails) returns. Call it before the program does anything else.
+// restart fails) returns. Warns on stderr when sgemm_ is not OpenBLAS's. Call it before the
+// program does anything else.
 void RestartWithFittingOpenBlasKernels(char** argv);
 
 }  // namespace flowdesign::simulator::learned

@@ -32,6 +32,23 @@ double SignTestP(int better, int worse) {
   return std::min(1.0, 2.0 * tail);
 }
 
+PairedDifference SummarizeDifferences(const std::vector<double>& delta) {
+  if (delta.empty()) throw std::invalid_argument("no differences to summarize");
+  PairedDifference d;
+  for (double x : delta) {
+    d.better += x < 0.0;
+    d.worse += x > 0.0;
+  }
+  const double n = static_cast<double>(delta.size());
+  for (double x : delta) d.mean += x / n;
+  double squares = 0.0;
+  for (double x : delta) squares += (x - d.mean) * (x - d.mean);
+  d.standard_error = delta.size() > 1 ? std::sqrt(squares / (n - 1.0) / n) : 0.0;
+  d.median = Median(delta);
+  d.sign_test_p = SignTestP(d.better, d.worse);
+  return d;
+}
+
 std::vector<PairedDifference> ComparePaired(const EvaluationReport& report, const nlohmann::json& report_source,
                                             const nlohmann::json& baseline, const std::string& baseline_name) {
   CheckSameSource(report_source, baseline, baseline_name);
@@ -64,21 +81,10 @@ std::vector<PairedDifference> ComparePaired(const EvaluationReport& report, cons
       throw std::invalid_argument(baseline_name + ": field \"" + field + "\": " + std::to_string(base.size()) +
                                   " trajectories, this evaluation has " + std::to_string(own.size()));
     }
-    PairedDifference d;
-    d.steps = mine.steps;
     std::vector<double> delta;
-    for (size_t i = 0; i < own.size(); ++i) {
-      delta.push_back(own[i] - base[i]);
-      d.better += delta.back() < 0.0;
-      d.worse += delta.back() > 0.0;
-    }
-    const double n = static_cast<double>(delta.size());
-    for (double x : delta) d.mean += x / n;
-    double squares = 0.0;
-    for (double x : delta) squares += (x - d.mean) * (x - d.mean);
-    d.standard_error = delta.size() > 1 ? std::sqrt(squares / (n - 1.0) / n) : 0.0;
-    d.median = Median(delta);
-    d.sign_test_p = SignTestP(d.better, d.worse);
+    for (size_t i = 0; i < own.size(); ++i) delta.push_back(own[i] - base[i]);
+    PairedDifference d = SummarizeDifferences(delta);
+    d.steps = mine.steps;
     differences.push_back(d);
   }
   return differences;

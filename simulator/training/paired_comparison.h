@@ -22,6 +22,10 @@ struct PairedDifference {
   double sign_test_p = 1.0;       // two-sided sign test: the chance of a split at least this lopsided
 };
 
+// The statistics of paired differences (one per scene or design, this minus the baseline); steps
+// stays 0. Needs at least one difference.
+PairedDifference SummarizeDifferences(const std::vector<double>& differences);
+
 // The differences at every horizon of `report` against `baseline`, an evaluation.json written
 // by evaluate-model (`baseline_name` names it in errors). Throws std::invalid_argument naming
 // the file and the reason when the baseline was made on other data or another split, or has

@@ -258,6 +258,23 @@ int RunCli(const std::string& arguments, std::string* output) {
   return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
 }
 
+TEST_CASE("the command line warns when LibTorch's products would not run on OpenBLAS", "[blas][cli]") {
+  std::string output;
+  REQUIRE(RunCli("--help", &output) == 0);
+  CHECK(output.find("not OpenBLAS") == std::string::npos);
+  // Debian's Ceres brings ATLAS's BLAS; loaded first, its sgemm_ would serve LibTorch.
+  const std::string atlas = "/lib/x86_64-linux-gnu/libf77blas.so.3";
+  if (!std::filesystem::exists(atlas)) {
+    WARN("no " << atlas << " on this machine: the warning is not exercised");
+    return;
+  }
+  setenv("LD_PRELOAD", atlas.c_str(), 1);
+  const int code = RunCli("--help", &output);
+  unsetenv("LD_PRELOAD");
+  CHECK(code == 0);
+  CHECK_THAT(output, Catch::Contains("warning: LibTorch's matrix products run on " + atlas + ", not OpenBLAS"));
+}
+
 TEST_CASE("bad design command lines give clear errors and exit code 2", "[design][cli]") {
   std::string output;
   const std::string task = flowdesign::testing::SourcePath("tasks/contain.json");

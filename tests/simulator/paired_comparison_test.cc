@@ -48,6 +48,18 @@ TEST_CASE("a paired comparison: per-trajectory differences, their spread, and a 
   CHECK(PairedToJson(d, "base.json")["horizons"][1]["steps"] == "end");
 }
 
+TEST_CASE("paired differences summarized: mean, standard error, median, better and worse", "[learned][evaluation]") {
+  const PairedDifference d = SummarizeDifferences({0.3, -0.1, -0.2, 0.0, -0.5});
+  CHECK(d.mean == Approx(-0.1));
+  CHECK(d.median == Approx(-0.1));
+  CHECK(d.standard_error == Approx(std::sqrt((0.16 + 0.0 + 0.01 + 0.01 + 0.16) / 4.0 / 5.0)));
+  CHECK(d.better == 3);
+  CHECK(d.worse == 1);
+  CHECK(d.sign_test_p == Approx(SignTestP(3, 1)));
+  CHECK(SummarizeDifferences({2.0}).standard_error == 0.0);
+  REQUIRE_THROWS_WITH(SummarizeDifferences({}), "no differences to summarize");
+}
+
 TEST_CASE("the sign test: fair splits are likely, lopsided ones are not", "[learned][evaluation]") {
   CHECK(SignTestP(0, 0) == 1.0);
   CHECK(SignTestP(5, 5) == Approx(1.0));
