@@ -71,11 +71,13 @@ std::string CsvRow(const std::string& task, const Sample& s) {
   return row.str();
 }
 
-// The baseline's |learned - truth| for every sample, read from its --csv file. Throws naming the
-// file, the row and the reason when a design is missing or has other parameters.
-std::vector<double> BaselineAbsDifferences(const std::string& path, const std::vector<tasks::Task>& task_list,
-                                           const std::vector<Sample>& samples) {
-  std::map<std::string, std::pair<double, std::string>> rows;  // key -> (|learned - truth|, parameters)
+// A baseline's rows by SampleKey: (|learned - truth|, parameters).
+using BaselineRows = std::map<std::string, std::pair<double, std::string>>;
+
+// Reads a --csv file of an earlier run (before this run simulates anything, so that a wrong file
+// fails at once). Throws naming the file, the line and the reason.
+BaselineRows ReadBaseline(const std::string& path) {
+  BaselineRows rows;
   std::stringstream in(tasks::ReadFile(path));
   std::string line;
   if (!std::getline(in, line) || line != "task,design,file,learned,ground_truth,parameters") {
@@ -85,9 +87,24 @@ std::vector<double> BaselineAbsDifferences(const std::string& path, const std::v
     std::vector<std::string> fields;
     std::stringstream cells(line);
     for (std::string cell; std::getline(cells, cell, ',');) fields.push_back(cell);
-    if (fields.size() != 6) throw std::invalid_argument(path + ": line " + std::to_string(number) + ": expected 6 fields");
-    rows[fields[0] + "," + fields[1] + "," + fields[2]] = {std::abs(std::stod(fields[3]) - std::stod(fields[4])), fields[5]};
+    const std::string where = path + ": line " + std::to_string(number);
+    if (fields.size() != 6) throw std::invalid_argument(where + ": expected 6 fields");
+    double learned = 0.0, truth = 0.0;
+    try {
+      learned = std::stod(fields[3]);
+      truth = std::stod(fields[4]);
+    } catch (const std::exception&) {
+      throw std::invalid_argument(where + ": learned and ground_truth must be numbers");
+    }
+    rows[fields[0] + "," + fields[1] + "," + fields[2]] = {std::abs(learned - truth), fields[5]};
   }
+  return rows;
+}
+
+// The baseline's |learned - truth| for every sample. Throws naming the file, the row and the
+// reason when a design is missing or has other parameters.
+std::vector<double> BaselineAbsDifferences(const BaselineRows& rows, const std::string& path,
+                                           const std::vector<tasks::Task>& task_list, const std::vector<Sample>& samples) {
   std::vector<double> out;
   for (const Sample& s : samples) {
     const std::string key = SampleKey(task_list[s.task].name, s);
@@ -101,13 +118,12 @@ std::vector<double> BaselineAbsDifferences(const std::string& path, const std::v
   return out;
 }
 
-void PrintPairedComparison(const std::string& baseline_path, const std::vector<tasks::Task>& task_list,
-                           const std::vector<Sample>& samples) {
-  const std::vector<double> baseline = BaselineAbsDifferences(baseline_path, task_list, samples);
+void PrintPairedComparison(const BaselineRows& rows, const std::string& baseline_path,
+                           const std::vector<tasks::Task>& task_list, const std::vector<Sample>& samples) {
+  const std::vector<double> baseline = BaselineAbsDifferences(rows, baseline_path, task_list, samples);
   std::printf("\nagainst %s, design by design (|learned - truth| minus the baseline's):\n\n", baseline_path.c_str());
   std::printf("| task | mean change ± s.e. | median change | closer / farther | sign test p |\n|---|---|---|---|---|\n");
-  std::vector<double> all;
-  for (size_t t = 0; t <= task_list.size(); ++t) {
+  for (size_t t = 0; t <= task_list.size(); ++t) {  // the last round: all tasks
     std::vector<double> delta;
     for (size_t i = 0; i < samples.size(); ++i) {
       if (t < task_list.size() && samples[i].task != t) continue;
@@ -215,6 +231,7 @@ int main(int argc, char** argv) {
     return 2;
   }
   try {
+  const BaselineRows baseline_rows = baseline_path.empty() ? BaselineRows{} : ReadBaseline(baseline_path);
   simulator::learned::ModelFile file;
   auto simulator = simulator::learned::LoadModel(model_path, &file);
   simulator::learned::ConfigureTorchThreads(1);  // the jobs run in parallel instead
@@ -292,7 +309,7 @@ int main(int argc, char** argv) {
     for (const Sample& s : samples) text += CsvRow(task_list[s.task].name, s);
     tasks::WriteFileAtomically(csv_path, text);
   }
-  if (!baseline_path.empty()) PrintPairedComparison(baseline_path, task_list, samples);
+  if (!baseline_path.empty()) PrintPairedComparison(baseline_rows, baseline_path, task_list, samples);
   } catch (const std::exception& e) {
     std::fprintf(stderr, "objective_agreement: %s\n", e.what());
     return 1;
