@@ -65,6 +65,10 @@ void SaveTrajectory(const Trajectory& t, const std::string& directory) {
   json meta;
   meta["format_version"] = kTrajectoryFormatVersion;
   meta["simulator"] = t.simulator;
+  if (t.simulator == "mpm") {
+    meta["mpm_physics"] = {{"shear_viscosity_m2ps", t.mpm_physics.shear_viscosity_m2ps},
+                           {"soft_solid_boundary", t.mpm_physics.soft_solid_boundary}};
+  }
   meta["dimensions"] = 2;
   meta["bounds"] = json::array({PointJson(t.domain.min), PointJson(t.domain.max)});
   meta["gravity"] = PointJson(t.gravity);
@@ -103,6 +107,9 @@ Trajectory LoadTrajectory(const std::string& directory) {
                                std::to_string(kTrajectoryFormatVersion) + "; simulate or generate it again)");
     }
     t.simulator = meta.value("simulator", "");
+    const json physics = meta.value("mpm_physics", json::object());
+    t.mpm_physics.shear_viscosity_m2ps = physics.value("shear_viscosity_m2ps", 0.0);
+    t.mpm_physics.soft_solid_boundary = physics.value("soft_solid_boundary", false);
     t.domain = {PointFrom(meta.at("bounds").at(0)), PointFrom(meta.at("bounds").at(1))};
     t.gravity = PointFrom(meta.at("gravity"));
     t.particle_spacing_m = meta.at("particle_spacing").get<double>();

@@ -7,13 +7,14 @@
 //   mpm_state.npy    float32 [frames + 1, particles, 7]  (optional: MPM's velocity, J and C;
 //                                                         see kMpmStateWidth; NaN before birth)
 //   metadata.json    bounds, frame_dt, particle_spacing, gravity, solids (capsules), regions,
-//                    particle type names, simulator name, format_version
+//                    particle type names, simulator name (with MPM: its physics), format_version
 #pragma once
 
 #include <cstdint>
 #include <string>
 #include <vector>
 
+#include "simulator/ground_truth_physics.h"
 #include "simulator/scene.h"
 #include "tasks/task.h"
 
@@ -35,6 +36,7 @@ struct Trajectory {
   int wall_capsule_count = 0;
   std::vector<tasks::Region> regions;  // for pictures; may be empty
   std::string simulator;               // "mpm" or "learned"
+  GroundTruthPhysics mpm_physics;      // what MPM simulated (simulator "mpm"; older files: the defaults)
   int particle_count = 0;
   int frame_count = 0;                 // including the initial frame
   std::vector<float> positions;        // [frame_count][particle_count][2]

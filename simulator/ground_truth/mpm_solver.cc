@@ -412,6 +412,7 @@ Trajectory SimulateMpm(const Scene& scene, const MpmOptions& options, const Fram
   MpmSolver solver(scene, options);
   Trajectory trajectory = EmptyTrajectory(scene, TotalParticleCount(scene), scene.frames + 1);
   trajectory.simulator = "mpm";
+  trajectory.mpm_physics = options.physics;
   if (record_state) {
     trajectory.mpm_state.assign(trajectory.positions.size() / 2 * kMpmStateWidth,
                                 std::numeric_limits<float>::quiet_NaN());

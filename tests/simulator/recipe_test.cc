@@ -98,6 +98,8 @@ TEST_CASE("a recipe's ground-truth physics round-trips, is validated and reaches
       const Trajectory a = LoadTrajectory(TrajectoryDirectory(dir + "/water", split, 0));
       const Trajectory b = LoadTrajectory(TrajectoryDirectory(other, split, 0));
       REQUIRE(a.particle_count == b.particle_count);
+      CHECK(b.mpm_physics.shear_viscosity_m2ps == physics.shear_viscosity_m2ps);  // recorded with the data
+      CHECK(b.mpm_physics.soft_solid_boundary == physics.soft_solid_boundary);
       CHECK(Norm(a.Position(0, 0) - b.Position(0, 0)) == 0.0);
       for (int p = 0; p < a.particle_count; ++p) {
         largest_difference = std::max(largest_difference, Norm(a.Position(recipe.frames, p) - b.Position(recipe.frames, p)));

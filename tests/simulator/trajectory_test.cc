@@ -9,6 +9,7 @@
 #include <vector>
 
 #include <catch2/catch.hpp>
+#include <nlohmann/json.hpp>
 
 #include "simulator/npy.h"
 #include "simulator/scene.h"
@@ -50,7 +51,8 @@ Trajectory SmallTrajectory() {
 }
 
 TEST_CASE("trajectory save/load round trip", "[trajectory]") {
-  const Trajectory t = SmallTrajectory();
+  Trajectory t = SmallTrajectory();
+  t.mpm_physics = {0.004, true};
   const std::string dir = OutputDir("trajectory_round_trip") + "/run";
   SaveTrajectory(t, dir);
   for (const char* file : {"positions.npy", "birth_frame.npy", "birth_velocity.npy", "particle_type.npy", "metadata.json"}) {
@@ -58,6 +60,8 @@ TEST_CASE("trajectory save/load round trip", "[trajectory]") {
   }
   const Trajectory u = LoadTrajectory(dir);
   CHECK(u.simulator == "mpm");
+  CHECK(u.mpm_physics.shear_viscosity_m2ps == 0.004);
+  CHECK(u.mpm_physics.soft_solid_boundary);
   CHECK(u.domain.min.x == t.domain.min.x);
   CHECK(u.domain.max.y == t.domain.max.y);
   CHECK(u.gravity.y == t.gravity.y);
@@ -82,6 +86,23 @@ TEST_CASE("trajectory save/load round trip", "[trajectory]") {
   CHECK(u.regions[0].Contains({0.7, 0.1}));
   CHECK_FALSE(u.regions[0].Contains({0.5, 0.1}));
   CHECK(u.AlivePositions(2).size() == 4);
+}
+
+TEST_CASE("a trajectory saved before MPM's physics was recorded loads with the default physics", "[trajectory]") {
+  Trajectory t = SmallTrajectory();
+  t.mpm_physics = {0.004, true};
+  const std::string dir = OutputDir("trajectory_without_physics") + "/run";
+  SaveTrajectory(t, dir);
+  nlohmann::json meta = nlohmann::json::parse(tasks::ReadFile(dir + "/metadata.json"));
+  REQUIRE(meta.contains("mpm_physics"));
+  meta.erase("mpm_physics");
+  tasks::WriteFileAtomically(dir + "/metadata.json", meta.dump(2));
+  const Trajectory u = LoadTrajectory(dir);
+  CHECK(u.mpm_physics.shear_viscosity_m2ps == 0.0);
+  CHECK_FALSE(u.mpm_physics.soft_solid_boundary);
+  t.simulator = "learned";  // a learned rollout has no MPM physics to record
+  SaveTrajectory(t, dir + "_learned");
+  CHECK_FALSE(nlohmann::json::parse(tasks::ReadFile(dir + "_learned/metadata.json")).contains("mpm_physics"));
 }
 
 TEST_CASE("npy: 1-D and 3-D arrays read back with their shapes", "[npy]") {
