@@ -136,9 +136,11 @@ void MpmSolver::PrecomputeNodeBoundaries() {
   node_solid_weight_.assign(n, 0.0f);
   cell_near_solid_.assign(n, 0);
   node_walls_.assign(n, 0);
-  // Nodes within half a cell of a solid take its boundary condition, so thin tools (thinner
-  // than a cell) still block the grid velocity on both sides.
-  const double band = 0.5 * dx_;
+  // Hard: nodes within half a cell of a solid take its boundary condition fully, so thin tools
+  // (thinner than a cell) still block the grid velocity on both sides. Soft: nodes within a cell
+  // take it in proportion, fully at the surface (GroundTruthPhysics::soft_solid_boundary).
+  const bool soft = options_.physics.soft_solid_boundary;
+  const double reach = soft ? dx_ : 0.5 * dx_;
   // Domain walls, decided once in double precision with a tolerance: a node exactly on a wall
   // must get the wall's condition (in float, 0.6 can land on either side of itself).
   const double tol = 1e-6 * dx_;
@@ -154,10 +156,9 @@ void MpmSolver::PrecomputeNodeBoundaries() {
   for (int i = 0; i < nx_; ++i) {
     for (int j = 0; j < ny_; ++j) {
       double d, nxv, nyv;
-      const double reach = options_.physics.soft_solid_boundary ? dx_ : band;
       if (solids_.Query(origin_x_ + i * dx_, origin_y_ + j * dx_, &d, &nxv, &nyv) && d < reach) {
         const size_t k = static_cast<size_t>(i) * ny_ + j;
-        node_solid_weight_[k] = options_.physics.soft_solid_boundary ? static_cast<float>(std::min(1.0, 1.0 - d / dx_)) : 1.0f;
+        node_solid_weight_[k] = soft ? static_cast<float>(std::min(1.0, 1.0 - d / dx_)) : 1.0f;
         node_normal_x_[k] = static_cast<float>(nxv);
         node_normal_y_[k] = static_cast<float>(nyv);
       }

@@ -588,8 +588,8 @@ TEST_CASE("training can start from another model's weights", "[learned][training
   config.training.init_from = source_dir + "/checkpoint.fdm";
   config.training.learning_rate = config.training.final_learning_rate = 1e-12;  // the step changes nothing
   const std::string tuned_dir = flowdesign::testing::OutputDir("init_from_tuned");
-  // Other data, with other statistics and another fluid: the fine-tune still starts as the source
-  // simulator, and is a model of its own data's fluid.
+  // Other data, with other statistics and other ground-truth physics: the fine-tune still starts
+  // as the source simulator, and is a model of its own data's physics.
   const std::string other_data = TinyData("init_from_other", 6, {0.02, true});
   training::Train(other_data, config, tuned_dir, quiet);
   ModelFile source = ReadModelFile(source_dir + "/checkpoint.fdm");
