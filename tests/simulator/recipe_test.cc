@@ -151,12 +151,14 @@ TEST_CASE("task scenes are the task's scene with a random design, as often as th
 
 // A recipe whose only task scenes are one saved design of the contain task: its chain bent into
 // a cup (first joint -40 degrees, the others +12).
-json DesignSceneRecipe(double design_spread) {
+// `test` names the calling test's own folder for the design file: ctest runs test cases in
+// parallel processes, and OutputDir empties a folder that another may be reading.
+json DesignSceneRecipe(double design_spread, const std::string& test) {
   const std::string task_file = testing::SourcePath("tasks/contain.json");
   const tasks::Task task = tasks::LoadTask(task_file);
   std::vector<double> cup(task.tools[0].ParameterCount(), 12.0);
   cup[0] = -40.0;
-  const std::string design_file = testing::OutputDir("recipe_design_scenes") + "/cup.json";
+  const std::string design_file = testing::OutputDir("recipe_design_scenes_" + test) + "/cup.json";
   tasks::SaveDesign(task, {task.name, cup}, design_file);
   return {{"seed", 3},
           {"frames", 40},
@@ -167,7 +169,7 @@ json DesignSceneRecipe(double design_spread) {
 }
 
 TEST_CASE("design scenes are drawn around the saved design, as far as design_spread says", "[data]") {
-  const Recipe recipe = RecipeFromJson(DesignSceneRecipe(0.0), "r.json");
+  const Recipe recipe = RecipeFromJson(DesignSceneRecipe(0.0, "drawn"), "r.json");
   REQUIRE(recipe.task_scenes.size() == 1);
   REQUIRE(recipe.task_scene_centers[0].size() == 8);
   CHECK(recipe.task_scene_centers[0][0] == -40.0);
@@ -188,7 +190,7 @@ TEST_CASE("design scenes are drawn around the saved design, as far as design_spr
     CHECK(scene.solids.back().b.x == cup.solids.back().b.x);
     CHECK(scene.solids.back().b.y == cup.solids.back().b.y);
   }
-  const Recipe near = RecipeFromJson(DesignSceneRecipe(0.2), "r.json");
+  const Recipe near = RecipeFromJson(DesignSceneRecipe(0.2, "drawn"), "r.json");
   for (int k = 0; k < 10; ++k) {
     const Scene scene = SampleScene(near, rng);
     REQUIRE(scene.solids.size() == cup.solids.size());
@@ -209,20 +211,20 @@ TEST_CASE("bad design scenes are errors naming the recipe and the entry", "[data
     }
     return std::string("no error");
   };
-  json recipe = DesignSceneRecipe(0.1);
+  json recipe = DesignSceneRecipe(0.1, "bad");
   recipe["task_scenes"]["design_spread"] = 1.5;
   CHECK(error(recipe) == "r.json: task_scenes.design_spread: must be in [0, 1]");
-  recipe = DesignSceneRecipe(0.1);
+  recipe = DesignSceneRecipe(0.1, "bad");
   recipe["task_scenes"]["designs"][0].erase("design");
   CHECK(error(recipe) == "r.json: task_scenes.designs[0]: must be {\"task\": TASK_FILE, \"design\": DESIGN_FILE}");
-  recipe = DesignSceneRecipe(0.1);
+  recipe = DesignSceneRecipe(0.1, "bad");
   recipe["task_scenes"]["designs"][0]["design"] = "no/such/design.json";
   CHECK_THAT(error(recipe), Contains("r.json: task_scenes.designs[0]:") && Contains("no/such/design.json"));
   // A design of another task (a 16-joint chain) does not fit the 8-joint contain task.
   const tasks::Task other = tasks::LoadTask(testing::SourcePath("tasks/contain_16.json"));
   const std::string other_file = testing::OutputDir("recipe_design_scenes_other") + "/other.json";
   tasks::SaveDesign(other, {other.name, tasks::InitialParameters(other)}, other_file);
-  recipe = DesignSceneRecipe(0.1);
+  recipe = DesignSceneRecipe(0.1, "bad");
   recipe["task_scenes"]["designs"][0]["design"] = other_file;
   CHECK_THAT(error(recipe), Contains("r.json: task_scenes.designs[0]:") && Contains("other.json"));
 }
