@@ -1,8 +1,9 @@
 // Speed and memory of the learned simulator: ms per step forward and forward+backward (serial on
-// all cores, and pipelined as a design search runs it) at 250, 1000 and 4000 particles, FLOPs per
+// all cores, recomputing every step or keeping activations in a design search's memory budget,
+// and pipelined as a one-start design search runs it) at 250, 1000 and 4000 particles, FLOPs per
 // step and achieved GFLOP/s next to two reference rates measured in the same run (a large square
 // product and a product of the network's own layer shape), and the peak memory of the gradient
-// of a 300-step rollout with 1000 particles.
+// of a 300-step rollout with 1000 particles, both ways.
 //
 //   ./build/benchmarks/learned_benchmark [MODEL.fdm | CONFIG.json]   (default: models/default/model.fdm)
 //   ./build/benchmarks/learned_benchmark MODEL --kernels
@@ -91,12 +92,15 @@ double ProductRate(int64_t rows, int64_t inner, int64_t cols, int reps) {
   return 2.0 * rows * inner * cols / seconds / 1e9;
 }
 
+// What `flowdesign design` lets a gradient search keep of activations by default (--gradient-memory).
+constexpr int64_t kKeptActivationBytes = int64_t{1024} << 20;
+
 // The gradient of the summed final positions of a `steps`-step rollout with respect to the
 // scene's capsules (what one design iteration computes).
 torch::Tensor RolloutGradient(LearnedSimulator& simulator, const Scene& scene, const RolloutSetup& setup, int steps,
-                              Backward backward = Backward::kSerial) {
+                              const GradientOptions& gradient = {}) {
   torch::Tensor caps = CapsuleTensor(scene.solids).requires_grad_(true);
-  Rollout(simulator, setup, SampleObstacleParticles(caps, scene.particle_spacing_m), caps, backward)
+  Rollout(simulator, setup, SampleObstacleParticles(caps, scene.particle_spacing_m), caps, gradient)
       .select(0, steps)
       .sum()
       .backward();
@@ -387,26 +391,36 @@ int main(int argc, char** argv) {
   std::printf("BLAS: %s; LibTorch threads: %d\n", BlasLibraryInUse().c_str(),
               torch::get_num_threads());
 
-  // Memory of a long differentiable rollout: only positions per step are kept. Measured first,
-  // so that the process peak is not that of the timings below.
+  // Memory of a long differentiable rollout: positions per step, and then also the activations
+  // of the first steps up to the budget. Measured first, so that the process peak is not that of
+  // the timings below (the peak can only grow: the smaller one first).
   {
     const long before = CurrentRssMb();
     const Scene scene = BenchmarkScene(1000, 300, config.particle_spacing_m, config.frame_dt_s);
     const RolloutSetup setup = MakeRolloutSetup(scene, config.history);
-    const auto t = Clock::now();
-    const torch::Tensor gradient = RolloutGradient(*simulator, scene, setup, 300);
-    std::printf("300-step gradient, 1000 particles: %.1f s, peak resident memory %ld MB (%ld MB before), gradient norm %.3g\n",
-                Seconds(t), PeakRssMb(), before, gradient.norm().item<double>());
+    auto t = Clock::now();
+    const torch::Tensor recomputed = RolloutGradient(*simulator, scene, setup, 300);
+    std::printf("300-step gradient, 1000 particles, recomputing every step: %.1f s, peak resident memory %ld MB (%ld MB "
+                "before), gradient norm %.3g\n",
+                Seconds(t), PeakRssMb(), before, recomputed.norm().item<double>());
+    t = Clock::now();
+    const torch::Tensor kept = RolloutGradient(*simulator, scene, setup, 300, {Backward::kSerial, kKeptActivationBytes});
+    std::printf("  keeping up to %lld MB of activations: %.1f s, peak resident memory %ld MB, the same gradient: %s\n",
+                static_cast<long long>(kKeptActivationBytes >> 20), Seconds(t), PeakRssMb(),
+                torch::equal(kept, recomputed) ? "yes" : "NO");
   }
 
+  // "f+b": the gradient recomputing every step in its backward pass; "f+b kept": keeping the
+  // activations in the design default's budget (the 10 steps fit up to ~4000 particles);
   // "2048^3": the large square product's GFLOP/s, "fwd %": the forward pass's GFLOP/s in percent
   // of it; "3 edge kernels": the forward pass with the three kernels the edge block fuses;
   // "LibTorch layers": with LibTorch's linear instead of the dense kernel; "f+b, 3 kernels": the
   // gradient with the three kernels instead of the edge block's forward and backward passes (all
   // of these timed in turns, see InterleavedMedians); "layer GFLOP/s": the network's layer shape
   // as a LibTorch product (OpenBLAS) and in the dense kernel.
-  std::printf("\n%9s %7s %9s %12s %12s %10s %10s %12s %8s %7s %15s %16s %18s %20s\n", "particles", "nodes", "edges",
-              "fwd ms/step", "f+b ms/step", "f+b / fwd", "GFLOP/step", "fwd GFLOP/s", "2048^3", "fwd %",
+  std::printf("\n%9s %7s %9s %12s %12s %10s %9s %6s %10s %12s %8s %7s %15s %16s %18s %20s\n", "particles", "nodes",
+              "edges", "fwd ms/step", "f+b ms/step", "f+b / fwd", "f+b kept", "/ fwd", "GFLOP/step", "fwd GFLOP/s",
+              "2048^3", "fwd %",
               "3 edge kernels", "LibTorch layers", "f+b, 3 kernels", "layer GFLOP/s BLAS/own");
   std::map<int, double> forward_seconds;
   std::vector<std::pair<int, StepPhaseTimes>> phases;
@@ -441,12 +455,17 @@ int main(int argc, char** argv) {
             [&] {
               use_kernels(false, true);
               RolloutGradient(*simulator, scene, setup, steps);
+            },
+            [&] {
+              use_kernels(true, true);
+              RolloutGradient(*simulator, scene, setup, steps, {Backward::kSerial, kKeptActivationBytes});
             }});
     use_kernels(true, true);
     const double square_rate = 2.0 * 2048 * 2048 * 2048 / forwards[3] / 1e9;
     const double forward = forwards[0] / steps, forward_three_kernels = forwards[1] / steps;
     const double forward_libtorch_layers = forwards[2] / steps;
     const double both = forwards[4] / steps, both_three_kernels = forwards[5] / steps;
+    const double both_kept = forwards[6] / steps;
     // Graph size at the first step, for the FLOP count.
     const int64_t nodes = static_cast<int64_t>(scene.fluid_positions.size()) + obstacles.size(0);
     const torch::Tensor all = torch::cat({setup.initial_states.select(0, config.history), obstacles});
@@ -457,9 +476,9 @@ int main(int argc, char** argv) {
     const double flops = ForwardFlops(config, nodes, edges);
     const double layer_rate = ProductRate(edges, config.mlp_hidden_size, config.mlp_hidden_size, 5);
     const double dense_rate = DenseKernelRate(edges, config.mlp_hidden_size, config.mlp_hidden_size, 5);
-    std::printf("%9d %7lld %9lld %12.2f %12.2f %10.2f %10.3f %12.1f %8.1f %7.1f %15.2f %16.2f %18.2f %12.1f / %5.1f\n",
+    std::printf("%9d %7lld %9lld %12.2f %12.2f %10.2f %9.2f %6.2f %10.3f %12.1f %8.1f %7.1f %15.2f %16.2f %18.2f %12.1f / %5.1f\n",
                 particles, static_cast<long long>(nodes), static_cast<long long>(edges), 1e3 * forward, 1e3 * both,
-                both / forward, flops / 1e9, flops / forward / 1e9, square_rate, 100.0 * flops / forward / 1e9 / square_rate,
+                both / forward, 1e3 * both_kept, both_kept / forward, flops / 1e9, flops / forward / 1e9, square_rate, 100.0 * flops / forward / 1e9 / square_rate,
                 1e3 * forward_three_kernels, 1e3 * forward_libtorch_layers, 1e3 * both_three_kernels, layer_rate,
                 dense_rate);
     forward_seconds[particles] = forward;
@@ -483,7 +502,7 @@ int main(int argc, char** argv) {
       const Scene scene = BenchmarkScene(particles, steps, config.particle_spacing_m, config.frame_dt_s);
       const RolloutSetup setup = MakeRolloutSetup(scene, config.history);
       const double pipelined =
-          Median(3, [&] { RolloutGradient(*simulator, scene, setup, steps, Backward::kPipelined); }) / steps;
+          Median(3, [&] { RolloutGradient(*simulator, scene, setup, steps, {Backward::kPipelined}); }) / steps;
       std::printf("%9d %22.2f %18.2f\n", particles, 1e3 * pipelined, pipelined / forward_seconds[particles]);
     }
   }

@@ -21,6 +21,7 @@ struct DesignArgs {
   std::string optimizer;
   int starts = 0;  // 0: the task's setting
   int threads = 0;
+  int64_t gradient_memory_mb = design::SearchOptions{}.kept_activation_mb;
   int iterations = 0;
   double learning_rate = 0.0;
   double max_step = -1.0;  // < 0: the task's
@@ -68,6 +69,7 @@ int RunDesign(const DesignArgs& args) {
   if (args.population > 0) options.optimizer.population = args.population;
   options.starts = args.starts > 0 ? args.starts : task.optimizer.starts;
   options.threads = args.threads;
+  options.kept_activation_mb = args.gradient_memory_mb;
   options.seed = args.seed_given ? args.seed : task.seed;
   options.ground_truth_check = !args.no_ground_truth;
   options.pictures = !args.no_pictures && options.ground_truth_check;
@@ -111,6 +113,11 @@ void AddDesignCommand(CLI::App& root, Action& action) {
   cmd->add_option("--optimizer", args->optimizer, "adam, lbfgs, cem or random (default: the task's)");
   cmd->add_option("--starts", args->starts, "Independent searches, run in parallel (default: the task's)")->check(CLI::PositiveNumber);
   cmd->add_option("--threads", args->threads, "Threads (0 = all cores)")->check(CLI::NonNegativeNumber);
+  cmd->add_option("--gradient-memory", args->gradient_memory_mb,
+                  "MB the gradient searches running at once may keep of the learned simulator's activations, so "
+                  "that their backward passes recompute fewer steps (0 = recompute all; the results are the same)")
+      ->capture_default_str()
+      ->check(CLI::Range(int64_t{0}, int64_t{1} << 30));
   cmd->add_option("--iterations", args->iterations, "Iterations per search (default: the task's)")->check(CLI::PositiveNumber);
   cmd->add_option("--learning-rate", args->learning_rate, "Adam step size (default: the task's)")->check(CLI::PositiveNumber);
   cmd->add_option("--max-step", args->max_step, "Adam: the most a tool point moves per step, metres; 0 = no limit (default: the task's)")

@@ -61,7 +61,8 @@ torch::Tensor DesignProblem::CheckedParameters(const std::vector<double>& x) con
 torch::Tensor DesignProblem::RolloutPositions(const torch::Tensor& capsules) const {
   ++rollouts_;
   const torch::Tensor obstacles = simulator::learned::SampleObstacleParticles(capsules, obstacle_counts_);
-  return simulator::learned::Rollout(simulator_, setup_, obstacles, capsules, backward_.load());
+  return simulator::learned::Rollout(simulator_, setup_, obstacles, capsules,
+                                     {backward_.load(), kept_activation_bytes_.load()});
 }
 
 double DesignProblem::Value(const std::vector<double>& x) const {

@@ -42,8 +42,12 @@ class DesignProblem : public Problem {
   double Displacement(const std::vector<double>& from, const std::vector<double>& to) const override;
 
   // How gradient evaluations run their backward pass (an execution setting: the values do not
-  // change). RunSearch pipelines it when each search has a spare core.
-  void SetBackward(simulator::learned::Backward backward) const { backward_ = backward; }
+  // change). RunSearch pipelines it when each search has a spare core and else keeps
+  // activations in memory.
+  void SetGradientOptions(const simulator::learned::GradientOptions& options) const {
+    backward_ = options.backward;
+    kept_activation_bytes_ = options.kept_activation_bytes;
+  }
 
   // A learned rollout of x with both objective versions, for reports and pictures.
   LearnedEvaluation Evaluate(const std::vector<double>& x) const;
@@ -53,7 +57,8 @@ class DesignProblem : public Problem {
   const std::vector<int>& BirthFrames() const { return setup_.birth_frame; }
   int Frames() const { return setup_.steps; }
   // Budget counters: learned rollouts (values), gradient evaluations, simulator steps (a
-  // gradient evaluation counts its forward, recomputed and backward steps as 3 per frame).
+  // gradient evaluation counts its forward, recomputed and backward steps as 3 per frame, also
+  // where kept activations spare the recomputation).
   long Rollouts() const { return rollouts_; }
   long GradientEvaluations() const { return gradients_; }
   long SimulatorSteps() const { return steps_; }
@@ -70,7 +75,9 @@ class DesignProblem : public Problem {
   std::vector<int64_t> obstacle_counts_;
   double spacing_ = 0.0;
   mutable std::atomic<long> rollouts_{0}, gradients_{0}, steps_{0};
+  // GradientOptions as two atomics (one of 16 bytes would need libatomic).
   mutable std::atomic<simulator::learned::Backward> backward_{simulator::learned::Backward::kSerial};
+  mutable std::atomic<int64_t> kept_activation_bytes_{0};
 };
 
 }  // namespace flowdesign::design

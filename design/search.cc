@@ -253,9 +253,15 @@ SearchSummary RunSearch(const tasks::Task& task, const DesignProblem& problem, c
   const bool large_scene = problem.BirthFrames().size() >= 1000;
   simulator::learned::ConfigureTorchThreads(sampling || !large_scene ? 1 : std::max(1, cores / options.starts));
   // A gradient search on one LibTorch thread with a core to spare recomputes its steps on that
-  // core while it back-propagates (~30% less time per iteration, the same gradient).
-  problem.SetBackward(!sampling && !large_scene && cores / options.starts >= 2 ? simulator::learned::Backward::kPipelined
-                                                                              : simulator::learned::Backward::kSerial);
+  // core while it back-propagates (~30% less time per iteration, the same gradient); one
+  // without keeps the activations of as many steps as its share of the memory allows instead,
+  // so as not to recompute them (contain, 2 searches on 2 cores: ~20% less time).
+  if (!sampling && !large_scene && cores / options.starts >= 2) {
+    problem.SetGradientOptions({simulator::learned::Backward::kPipelined, 0});
+  } else {
+    const int64_t running_at_once = std::min(options.starts, cores);
+    problem.SetGradientOptions({simulator::learned::Backward::kSerial, (options.kept_activation_mb << 20) / running_at_once});
+  }
 
   SearchSummary summary;
   summary.starts.resize(options.starts);

@@ -27,6 +27,11 @@ struct SearchOptions {
   OptimizerOptions optimizer;       // its seed is replaced by each search's own seed
   int starts = 1;                   // independent searches, >= 1
   int threads = 0;                  // 0 = all cores
+  // Memory the gradient searches running at once may fill together with kept activations, so
+  // that their backward passes recompute fewer steps (GradientOptions; used by searches without
+  // a spare core for a pipelined backward pass). An execution setting: the results do not
+  // change, so not in settings.json.
+  int64_t kept_activation_mb = 2048;
   std::uint64_t seed = 0;           // search k uses a seed derived from (seed, k)
   double start_spread = 0.3;        // searches k > 0 start at the task's design perturbed by up to
                                     // this fraction of each parameter's range

@@ -19,18 +19,19 @@ using torch::autograd::AutogradContext;
 using torch::autograd::variable_list;
 
 // The gradients of out = relu?(x weight^T + bias) for grad [rows, outputs] = dL/d out, x [rows,
-// inputs] and weight [outputs, inputs] (inputs a multiple of kPanel), in one pass over fixed
-// blocks of kReductionRows rows: each block's gradient, masked where the output (`relu_out`,
-// undefined without relu) is not positive, stays in cache for the input gradient's rows and the
-// block's partial weight gradient and column sums. The partial sums are added in block order,
-// so the result does not depend on the thread count. Undefined where not wanted.
+// inputs] (read for the weight's gradient only) and weight [outputs, inputs] (inputs a multiple
+// of kPanel), in one pass over fixed blocks of kReductionRows rows: each block's gradient,
+// masked where the output (`relu_out`, undefined without relu) is not positive, stays in cache
+// for the input gradient's rows and the block's partial weight gradient and column sums. The
+// partial sums are added in block order, so the result does not depend on the thread count.
+// Undefined where not wanted.
 struct DenseGradients {
   torch::Tensor x, weight, bias;
 };
 
 DenseGradients BlockedGradients(const torch::Tensor& grad, const torch::Tensor& x, const torch::Tensor& weight,
                                 const torch::Tensor& relu_out, bool want_x, bool want_weight, bool want_bias) {
-  const int64_t rows = grad.size(0), outputs = grad.size(1), inputs = x.size(1);
+  const int64_t rows = grad.size(0), outputs = grad.size(1), inputs = weight.size(1);
   const int64_t blocks = (rows + kReductionRows - 1) / kReductionRows;
   const int64_t per_block = outputs * inputs + outputs;  // weight gradient, then column sums
   const bool want_sums = want_weight || want_bias;
@@ -38,7 +39,7 @@ DenseGradients BlockedGradients(const torch::Tensor& grad, const torch::Tensor& 
   DenseGradients result;
   if (want_x) result.x = torch::empty({rows, inputs}, grad.options());
   const float* g = grad.data_ptr<float>();
-  const float* px = x.data_ptr<float>();
+  const float* px = want_weight ? x.data_ptr<float>() : nullptr;
   const float* pw = weight.data_ptr<float>();
   const float* out = relu_out.defined() ? relu_out.data_ptr<float>() : nullptr;
   float* gx = want_x ? result.x.data_ptr<float>() : nullptr;
@@ -119,7 +120,9 @@ struct DenseLayerFunction : public torch::autograd::Function<DenseLayerFunction>
     DenseProduct{rows, outputs, inputs, x.data_ptr<float>(), inputs, 1, transposed.data_ptr<float>(), outputs,
             has_bias ? bias.data_ptr<float>() : nullptr, relu, out.data_ptr<float>(), outputs}
         .RunParallel();
-    ctx->save_for_backward({x, weight, relu ? out : torch::Tensor()});
+    // The input rows serve the weight's gradient only: not kept when the weight is a constant
+    // (a design's gradient), which halves what a kept step of a rollout holds at the nodes.
+    ctx->save_for_backward({weight_in.requires_grad() ? x : torch::Tensor(), weight, relu ? out : torch::Tensor()});
     ctx->saved_data["relu"] = relu;
     ctx->saved_data["bias"] = has_bias;
     return out;
@@ -128,8 +131,8 @@ struct DenseLayerFunction : public torch::autograd::Function<DenseLayerFunction>
   static variable_list backward(AutogradContext* ctx, variable_list grad_outputs) {
     RECORD_FUNCTION("flowdesign::DenseLayerBackward", std::vector<c10::IValue>());
     const variable_list saved = ctx->get_saved_variables();
-    const torch::Tensor &x = saved[0], &weight = saved[1], &out = saved[2];
-    const int64_t inputs = x.size(1);
+    const torch::Tensor &x = saved[0], &weight = saved[1], &out = saved[2];  // x: see forward
+    const int64_t inputs = weight.size(1);
     const torch::Tensor grad = grad_outputs[0].contiguous();
     const bool relu = ctx->saved_data["relu"].toBool();
     const bool want_bias = ctx->saved_data["bias"].toBool() && ctx->needs_input_grad(2);

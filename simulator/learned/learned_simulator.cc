@@ -132,7 +132,8 @@ torch::Tensor LearnedSimulator::PredictNormalizedAcceleration(const StepGraph& g
 
 torch::Tensor LearnedSimulator::Step(const torch::Tensor& fluid_window, const torch::Tensor& obstacles,
                                      const torch::Tensor& capsules, const tasks::Box& domain,
-                                     const torch::Tensor& volume, torch::Tensor* next_volume) {
+                                     const torch::Tensor& volume, torch::Tensor* next_volume,
+                                     StepGraphSize* graph_size) {
   if (config_.volume_state && next_volume == nullptr) {
     throw std::invalid_argument("a model with a volume state steps J too: pass its next_volume");
   }
@@ -144,6 +145,7 @@ torch::Tensor LearnedSimulator::Step(const torch::Tensor& fluid_window, const to
     RECORD_FUNCTION("flowdesign::BuildGraph", std::vector<c10::IValue>());
     graph = BuildGraph(window, static_cast<int>(n), domain, volume);
   }
+  if (graph_size != nullptr) *graph_size = {n, window.size(1), graph.senders.size(0)};
   torch::Tensor normalized;
   {
     RECORD_FUNCTION("flowdesign::GraphNetwork", std::vector<c10::IValue>());
@@ -164,6 +166,25 @@ torch::Tensor LearnedSimulator::Step(const torch::Tensor& fluid_window, const to
                                             config_.density_projection_iterations});
   }
   return ClampToDomain(ProjectOutOfSolids(next, last, capsules), domain, 0.0);
+}
+
+int64_t LearnedSimulator::StepActivationBytes(const StepGraphSize& size) const {
+  // Floats kept per row. An MLP keeps each hidden layer's ReLU output and its LayerNorm's input,
+  // mean and 1 / std (its layers' inputs serve the constant weights' gradients only); the edge
+  // block kernel (one hidden layer) its normalized output rows, their 1 / std and one activity
+  // bit per hidden unit; the density projection each iteration's pairs (two int64 indices,
+  // about as many pairs as edges, scaled by the area of its kernel).
+  const double latent = config_.latent_size, hidden = config_.mlp_hidden_size;
+  const double hidden_layers = config_.mlp_hidden_layers, blocks = config_.message_passing_steps;
+  const double mlp = hidden * hidden_layers + latent + 2.0;
+  const double edge_block = config_.mlp_hidden_layers == 1 ? latent + 1.0 + hidden / 32.0 : mlp;
+  const double density_ratio = config_.density_kernel_spacings / config_.connectivity_radius_spacings;
+  const double per_edge = kEdgeInputSize + mlp + blocks * edge_block +
+                          5.0 /* senders and receivers (int64), message weight */ +
+                          4.0 * config_.density_projection_iterations * density_ratio * density_ratio;
+  const double per_node = mlp * (1.0 + blocks) + hidden * hidden_layers /* decoder */;
+  return static_cast<int64_t>(4.0 * (per_edge * static_cast<double>(size.edges) +
+                                     per_node * static_cast<double>(size.nodes)));
 }
 
 void ConfigureTorchThreads(int threads) {

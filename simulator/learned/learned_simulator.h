@@ -28,6 +28,11 @@ struct StepGraph {
   StepGraph To(const torch::Device& device) const;
 };
 
+// The size of one step's graph.
+struct StepGraphSize {
+  int64_t fluid = 0, nodes = 0, edges = 0;  // nodes: fluid, then obstacle particles
+};
+
 // Capsules as a tensor [K, 5]: (ax, ay, bx, by, radius).
 torch::Tensor CapsuleTensor(const std::vector<tasks::Capsule>& capsules);
 
@@ -62,10 +67,15 @@ class LearnedSimulator {
   // One step: fluid window [C+1, n, 2], static obstacle particles [m, 2], solid capsules
   // [K, 5] -> next fluid positions [n, 2] after projection. With a volume state, `volume` is
   // the fluid's J [n] and *next_volume receives J after the step (both required; a model
-  // without one ignores them).
+  // without one ignores them). *graph_size (if given) receives the size of the step's graph.
   torch::Tensor Step(const torch::Tensor& fluid_window, const torch::Tensor& obstacles,
                      const torch::Tensor& capsules, const tasks::Box& domain, const torch::Tensor& volume = {},
-                     torch::Tensor* next_volume = nullptr);
+                     torch::Tensor* next_volume = nullptr, StepGraphSize* graph_size = nullptr);
+
+  // About how many bytes the autograd graph of one step of this size holds when the network's
+  // parameters are constants (ParametersAsConstants, as for a design's gradient): what a
+  // rollout keeps for each step whose back-propagation it does not recompute.
+  int64_t StepActivationBytes(const StepGraphSize& size) const;
 
  private:
   ModelConfig config_;

@@ -4,6 +4,7 @@
 #include <condition_variable>
 #include <deque>
 #include <exception>
+#include <map>
 #include <mutex>
 #include <stdexcept>
 #include <string>
@@ -19,12 +20,22 @@ int64_t AliveAtStep(const RolloutSetup& setup, int t) {
   return std::upper_bound(setup.birth_frame.begin(), setup.birth_frame.end(), t) - setup.birth_frame.begin();
 }
 
-// What the backward pass needs besides tensors: the simulator and the setup.
+// One step run with autograd: its inputs as leaves and its outputs.
+struct DifferentiableStep {
+  int t = 0;
+  torch::Tensor window, volume, obstacles, capsules, next, next_volume;
+};
+
+// What the backward pass needs besides tensors: the simulator, the setup and the steps whose
+// autograd graphs the forward pass kept.
 struct RolloutContext : torch::CustomClassHolder {
   LearnedSimulator* simulator = nullptr;
   const RolloutSetup* setup = nullptr;
-  Backward backward = Backward::kSerial;
-  torch::Tensor volumes;  // [steps + 1, particles]: J over time, with a volume state
+  GradientOptions gradient;
+  bool differentiable = false;  // whether a backward pass may follow
+  torch::Tensor volumes;        // [steps + 1, particles]: J over time, with a volume state
+  std::mutex kept_mutex;        // the pipelined backward pass takes kept steps on its producer thread
+  std::map<int, DifferentiableStep> kept;
 };
 
 // J of every particle at every frame before the rollout fills it: its initial value throughout.
@@ -32,6 +43,25 @@ torch::Tensor InitialVolumes(const RolloutSetup& setup, const torch::TensorOptio
   const int64_t n = static_cast<int64_t>(setup.birth_frame.size());
   const torch::Tensor start = setup.initial_volume.defined() ? setup.initial_volume.to(options) : torch::ones({n}, options);
   return start.unsqueeze(0).repeat({setup.steps + 1, 1});
+}
+
+// Step t with autograd, from leaves holding `window` and `volume` (undefined without a volume
+// state), with the network's parameters as constants (only the inputs' gradients are wanted).
+DifferentiableStep StepWithAutograd(LearnedSimulator& simulator, const RolloutSetup& setup, int t,
+                                    const torch::Tensor& window, const torch::Tensor& volume,
+                                    const torch::Tensor& obstacles, const torch::Tensor& capsules,
+                                    StepGraphSize* graph_size = nullptr) {
+  DifferentiableStep step;
+  step.t = t;
+  step.window = window.detach().requires_grad_(true);
+  step.obstacles = obstacles.detach().requires_grad_(true);
+  step.capsules = capsules.detach().requires_grad_(true);
+  if (volume.defined()) step.volume = volume.detach().requires_grad_(true);
+  torch::AutoGradMode enable(true);
+  ParametersAsConstants constants;
+  step.next = simulator.Step(step.window, step.obstacles, step.capsules, setup.domain, step.volume,
+                             &step.next_volume, graph_size);
+  return step;
 }
 
 class RolloutFunction : public torch::autograd::Function<RolloutFunction> {
@@ -45,6 +75,7 @@ class RolloutFunction : public torch::autograd::Function<RolloutFunction> {
     const bool with_volume = simulator.Config().volume_state;
     // Row t: J at frame t (with a volume state; else an empty placeholder).
     const torch::Tensor volumes = with_volume ? InitialVolumes(setup, states.options()) : torch::empty({0});
+    int64_t kept_bytes = 0;
     {
       torch::NoGradGuard no_grad;
       for (int t = 0; t < setup.steps; ++t) {
@@ -52,8 +83,20 @@ class RolloutFunction : public torch::autograd::Function<RolloutFunction> {
         if (alive == 0) continue;
         const torch::Tensor window = states.narrow(0, t, c + 1).narrow(1, 0, alive);
         const torch::Tensor volume = with_volume ? volumes.select(0, t).narrow(0, 0, alive) : torch::Tensor();
-        torch::Tensor next_volume;  // set with a volume state only
-        const torch::Tensor next = simulator.Step(window, obstacles, capsules, setup.domain, volume, &next_volume);
+        torch::Tensor next, next_volume;  // next_volume: set with a volume state only
+        if (context->differentiable && kept_bytes < context->gradient.kept_activation_bytes) {
+          // Copies of the window and J: the rows of `states` and `volumes` change in place later.
+          StepGraphSize size;
+          DifferentiableStep step = StepWithAutograd(simulator, setup, t, window.clone(),
+                                                     with_volume ? volume.clone() : torch::Tensor(), obstacles,
+                                                     capsules, &size);
+          kept_bytes += simulator.StepActivationBytes(size);
+          next = step.next.detach();
+          if (with_volume) next_volume = step.next_volume.detach();
+          context->kept.emplace(t, std::move(step));
+        } else {
+          next = simulator.Step(window, obstacles, capsules, setup.domain, volume, &next_volume);
+        }
         if (!torch::isfinite(next).all().item<bool>()) {
           throw std::runtime_error("learned rollout: non-finite particle position at frame " +
                                    std::to_string(t + 1) + " (model diverged)");
@@ -81,23 +124,22 @@ class RolloutFunction : public torch::autograd::Function<RolloutFunction> {
     const int c = setup.history;
     const bool with_volume = simulator.Config().volume_state;
 
-    // One step recomputed with autograd: its inputs as leaves and its outputs.
-    struct Recomputed {
-      int t = 0;
-      torch::Tensor window, volume, obstacles, capsules, next, next_volume;
-    };
+    // Step t's graph: kept by the forward pass (handed over once: its memory goes with it) or
+    // recomputed.
     auto recompute = [&](int t) {
-      Recomputed r;
-      r.t = t;
+      {
+        std::lock_guard<std::mutex> lock(context->kept_mutex);
+        const auto kept = context->kept.find(t);
+        if (kept != context->kept.end()) {
+          DifferentiableStep step = std::move(kept->second);
+          context->kept.erase(kept);
+          return step;
+        }
+      }
       const int64_t alive = AliveAtStep(setup, t);
-      r.window = states.narrow(0, t, c + 1).narrow(1, 0, alive).detach().requires_grad_(true);
-      r.obstacles = obstacles.detach().requires_grad_(true);
-      r.capsules = capsules.detach().requires_grad_(true);
-      torch::AutoGradMode enable(true);
-      ParametersAsConstants constants;  // only the inputs' gradients are wanted
-      if (with_volume) r.volume = volumes.select(0, t).narrow(0, 0, alive).detach().requires_grad_(true);
-      r.next = simulator.Step(r.window, r.obstacles, r.capsules, setup.domain, r.volume, &r.next_volume);
-      return r;
+      return StepWithAutograd(simulator, setup, t, states.narrow(0, t, c + 1).narrow(1, 0, alive),
+                              with_volume ? volumes.select(0, t).narrow(0, 0, alive) : torch::Tensor(),
+                              obstacles, capsules);
     };
 
     // adjoint[k] = dL/d states[k], completed for row k once every step reading it is done;
@@ -107,7 +149,7 @@ class RolloutFunction : public torch::autograd::Function<RolloutFunction> {
     torch::Tensor volume_adjoint = torch::zeros_like(volumes);
     torch::Tensor obstacles_grad = torch::zeros_like(obstacles);
     torch::Tensor capsules_grad = torch::zeros_like(capsules);
-    auto back_propagate = [&](const Recomputed& r) {
+    auto back_propagate = [&](const DifferentiableStep& r) {
       const int64_t alive = r.window.size(1);
       torch::autograd::variable_list outputs{r.next}, inputs{r.window, r.obstacles, r.capsules};
       torch::autograd::variable_list output_grads{adjoint.select(0, c + r.t + 1).narrow(0, 0, alive)};
@@ -128,7 +170,7 @@ class RolloutFunction : public torch::autograd::Function<RolloutFunction> {
     for (int t = setup.steps - 1; t >= 0; --t)
       if (AliveAtStep(setup, t) > 0) order.push_back(t);
 
-    if (context->backward == Backward::kSerial) {
+    if (context->gradient.backward == Backward::kSerial) {
       for (int t : order) back_propagate(recompute(t));
     } else {
       PipelinedBackward(order, recompute, back_propagate);
@@ -289,7 +331,7 @@ torch::Tensor SampleObstacleParticles(const torch::Tensor& capsules, double spac
 }
 
 torch::Tensor Rollout(LearnedSimulator& simulator, const RolloutSetup& setup,
-                      const torch::Tensor& obstacles, const torch::Tensor& capsules, Backward backward,
+                      const torch::Tensor& obstacles, const torch::Tensor& capsules, const GradientOptions& gradient,
                       torch::Tensor* volumes) {
   if (setup.history != simulator.Config().history) {
     throw std::invalid_argument("rollout setup history " + std::to_string(setup.history) +
@@ -299,7 +341,8 @@ torch::Tensor Rollout(LearnedSimulator& simulator, const RolloutSetup& setup,
   auto context = c10::make_intrusive<RolloutContext>();
   context->simulator = &simulator;
   context->setup = &setup;
-  context->backward = backward;
+  context->gradient = gradient;
+  context->differentiable = torch::GradMode::is_enabled() && (obstacles.requires_grad() || capsules.requires_grad());
   torch::Tensor positions = RolloutFunction::apply(obstacles, capsules, context);
   if (volumes != nullptr) *volumes = context->volumes;
   return positions;

@@ -152,8 +152,7 @@ torch::Tensor RolloutFromData(learned::LearnedSimulator& simulator, const Trajec
   learned::RolloutSetup setup = SetupFromData(t, start_frame, steps);
   if (simulator.Config().volume_state && start_frame > 0) t.Volume(start_frame, 0);  // the data must have J
   setup.initial_states = setup.initial_states.to(device);
-  return learned::Rollout(simulator, setup, t.obstacles.to(device), t.capsules.to(device), learned::Backward::kSerial,
-                          volumes);
+  return learned::Rollout(simulator, setup, t.obstacles.to(device), t.capsules.to(device), {}, volumes);
 }
 
 }  // namespace flowdesign::simulator::training

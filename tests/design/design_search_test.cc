@@ -235,6 +235,9 @@ TEST_CASE("a search stopped part-way and resumed follows the same trajectory", "
     const SearchSummary full = RunSearch(task, problem, options, straight, false, quiet);
     SearchOptions first_part = options;
     first_part.stop_after_iterations = 2;  // as if killed after iteration 2
+    // Kept activations are an execution setting: resuming with another budget is allowed, and
+    // back-propagating with every step recomputed gives the same gradients.
+    first_part.kept_activation_mb = 0;
     CHECK_FALSE(RunSearch(task, problem, first_part, resumed, false, quiet).completed);
     const SearchSummary rest = RunSearch(task, problem, options, resumed, true, quiet);
     CHECK(rest.completed);
@@ -288,6 +291,8 @@ TEST_CASE("bad design command lines give clear errors and exit code 2", "[design
   CHECK_THAT(output, Catch::Contains("unknown optimizer 'sgd' (expected adam, lbfgs, cem or random)"));
   CHECK(RunCli("design " + task + " --starts 0", &output) == 2);
   CHECK_THAT(output, Catch::Contains("--starts"));
+  CHECK(RunCli("design " + task + " --gradient-memory -5", &output) == 2);
+  CHECK_THAT(output, Catch::Contains("--gradient-memory"));
   CHECK(RunCli("design " + task + " --model /nonexistent/model.fdm", &output) == 2);
   CHECK_THAT(output, Catch::Contains("/nonexistent/model.fdm: no such model file"));
   CHECK(RunCli("design /nonexistent/task.json", &output) == 2);

@@ -1,6 +1,8 @@
 // The learned rollout: shapes, determinism, and checkpointed gradients against finite differences.
 #include "tests/torch_catch.h"
 
+#include <malloc.h>
+
 #include <random>
 
 #include "simulator/learned/rollout.h"
@@ -49,7 +51,7 @@ TEST_CASE("rollout gradient matches central finite differences (double)", "[lear
   }
 }
 
-TEST_CASE("a pipelined backward gives the serial gradient bit for bit", "[learned][gradient]") {
+TEST_CASE("a pipelined backward and kept activations give the serial gradient bit for bit", "[learned][gradient]") {
   torch::manual_seed(5);
   ModelConfig config = testing::TinyConfig();
   config.volume_state = GENERATE(false, true);
@@ -59,15 +61,101 @@ TEST_CASE("a pipelined backward gives the serial gradient bit for bit", "[learne
   scene.emitters.push_back({{0.05, 0.25}, 0.03, {1.0, -0.5}, 0.0, 0.02});  // steps with fewer particles
   const RolloutSetup setup = MakeRolloutSetup(scene, simulator.Config().history);
   const std::vector<int64_t> counts = ObstacleParticleCounts(scene.solids, scene.particle_spacing_m);
-  auto gradient = [&](Backward backward) {
+  torch::Tensor positions;
+  auto gradient = [&](const GradientOptions& options) {
     torch::Tensor caps = CapsuleTensor(scene.solids).requires_grad_(true);
-    const torch::Tensor positions = Rollout(simulator, setup, SampleObstacleParticles(caps, counts), caps, backward);
+    positions = Rollout(simulator, setup, SampleObstacleParticles(caps, counts), caps, options);
     (positions.select(0, scene.frames) * positions.select(0, scene.frames - 4)).sum().backward();
     return caps.grad();
   };
-  const torch::Tensor serial = gradient(Backward::kSerial);
+  const torch::Tensor serial = gradient({Backward::kSerial});
+  const torch::Tensor serial_positions = positions.detach().clone();
   REQUIRE(serial.abs().sum().item<double>() > 0.0);
-  for (int repeat = 0; repeat < 3; ++repeat) CHECK(torch::equal(gradient(Backward::kPipelined), serial));
+  for (int repeat = 0; repeat < 3; ++repeat) CHECK(torch::equal(gradient({Backward::kPipelined}), serial));
+  // Every step kept, a few kept (the rest recomputed), either way round.
+  const int64_t all = int64_t{1} << 40, few = 1;  // 1 byte: the first step only
+  for (const GradientOptions& options : {GradientOptions{Backward::kSerial, all}, GradientOptions{Backward::kSerial, few},
+                                         GradientOptions{Backward::kPipelined, all},
+                                         GradientOptions{Backward::kPipelined, few}}) {
+    INFO("pipelined " << (options.backward == Backward::kPipelined) << ", kept bytes " << options.kept_activation_bytes);
+    CHECK(torch::equal(gradient(options), serial));
+    CHECK(torch::equal(positions, serial_positions));  // a kept step's forward pass is the plain one's
+  }
+}
+
+// In-use heap bytes of this thread's arena (LibTorch's CPU tensors come from malloc).
+int64_t HeapInUse() { return static_cast<int64_t>(mallinfo2().uordblks); }
+
+TEST_CASE("a rollout keeps the activations of its first steps within its budget, as StepActivationBytes estimates",
+          "[learned][gradient]") {
+  // The default model's shape, on a block of 900 particles resting on a floor (a zero decoder
+  // keeps it in place, so every step has the same graph).
+  ModelConfig config = testing::TinyConfig();
+  config.latent_size = config.mlp_hidden_size = 64;
+  config.message_passing_steps = 5;
+  config.history = 5;
+  config.density_projection_iterations = 1;
+  torch::manual_seed(11);
+  LearnedSimulator simulator(config, testing::TypicalNormalization());
+  {
+    torch::NoGradGuard no_grad;
+    for (const auto& item : simulator.Network()->named_parameters()) {
+      if (item.key().rfind("decoder.", 0) == 0) item.value().zero_();
+    }
+  }
+  Scene scene = testing::SmallScene(/*frames=*/6);
+  scene.domain = {{0.0, 0.0}, {0.5, 0.5}};
+  scene.fluid_positions.clear();
+  scene.fluid_velocities.clear();
+  for (int j = 0; j < 30; ++j) {
+    for (int i = 0; i < 30; ++i) {
+      scene.fluid_positions.push_back({0.1 + 0.01 * i, 0.1 + 0.01 * j});
+      scene.fluid_velocities.push_back({0.0, 0.0});
+    }
+  }
+  scene.solids = {{{0.05, 0.09}, {0.45, 0.09}, 0.0}};
+  const RolloutSetup setup = MakeRolloutSetup(scene, config.history);
+  const torch::Tensor capsules = CapsuleTensor(scene.solids);
+  const torch::Tensor obstacles = SampleObstacleParticles(capsules, scene.particle_spacing_m);
+  StepGraphSize size;
+  {
+    torch::NoGradGuard no_grad;
+    simulator.Step(setup.initial_states.narrow(0, 0, config.history + 1), obstacles, capsules, scene.domain, {}, nullptr,
+                   &size);
+  }
+  REQUIRE(size.edges > 10 * size.fluid);
+  const double per_step = static_cast<double>(simulator.StepActivationBytes(size));
+
+  // Heap growth over the forward pass (positions and kept graphs alive), then the gradient.
+  struct Result {
+    int64_t growth;
+    torch::Tensor gradient;
+  };
+  const int threads = torch::get_num_threads();
+  torch::set_num_threads(1);  // allocations on this thread only, so its arena sees them all
+  auto run = [&](int64_t kept_bytes) {
+    torch::Tensor caps = capsules.clone().requires_grad_(true);
+    const int64_t before = HeapInUse();
+    const torch::Tensor positions =
+        Rollout(simulator, setup, SampleObstacleParticles(caps, scene.particle_spacing_m), caps, {Backward::kSerial, kept_bytes});
+    Result result{HeapInUse() - before, torch::Tensor()};
+    positions.select(0, scene.frames).sum().backward();
+    result.gradient = caps.grad();
+    return result;
+  };
+  const Result none = run(0), every = run(int64_t{1} << 40);
+  const Result three = run(static_cast<int64_t>(2.5 * per_step));  // kept while under the budget: 3 steps
+  torch::set_num_threads(threads);
+  INFO("estimate per step " << per_step / 1e6 << " MB; growth with none / all 6 / 3 steps kept " << none.growth / 1e6
+                            << " / " << every.growth / 1e6 << " / " << three.growth / 1e6 << " MB");
+  const double all_six = static_cast<double>(every.growth - none.growth) / (6 * per_step);
+  const double first_three = static_cast<double>(three.growth - none.growth) / (3 * per_step);
+  CHECK(all_six > 0.8);
+  CHECK(all_six < 1.25);
+  CHECK(first_three > 0.8);
+  CHECK(first_three < 1.25);
+  CHECK(torch::equal(every.gradient, none.gradient));
+  CHECK(torch::equal(three.gradient, none.gradient));
 }
 
 TEST_CASE("a model with a volume state carries J through a rollout", "[learned]") {
@@ -82,7 +170,7 @@ TEST_CASE("a model with a volume state carries J through a rollout", "[learned]"
   const torch::Tensor obstacles = SampleObstacleParticles(capsules, scene.particle_spacing_m);
   torch::NoGradGuard no_grad;
   torch::Tensor volumes;
-  const torch::Tensor positions = Rollout(simulator, setup, obstacles, capsules, Backward::kSerial, &volumes);
+  const torch::Tensor positions = Rollout(simulator, setup, obstacles, capsules, {}, &volumes);
   REQUIRE(volumes.sizes().equals({scene.frames + 1, positions.size(1)}));
   CHECK(torch::all(volumes[0] == 1.0).item<bool>());  // fluid at rest, as a design starts
   // Every step moves J by the network's predicted change; a particle keeps J = 1 until it is born.
