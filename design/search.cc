@@ -258,9 +258,15 @@ SearchSummary RunSearch(const tasks::Task& task, const DesignProblem& problem, c
   // so as not to recompute them (contain, 2 searches on 2 cores: ~20% less time).
   if (!sampling && !large_scene && cores / options.starts >= 2) {
     problem.SetGradientOptions({simulator::learned::Backward::kPipelined, 0});
+    progress("gradients: each search recomputes its steps on a second core while it back-propagates");
   } else {
     const int64_t running_at_once = std::min(options.starts, cores);
-    problem.SetGradientOptions({simulator::learned::Backward::kSerial, (options.kept_activation_mb << 20) / running_at_once});
+    const int64_t kept_bytes = (options.kept_activation_mb << 20) / running_at_once;
+    problem.SetGradientOptions({simulator::learned::Backward::kSerial, kept_bytes});
+    if (!sampling) {
+      progress("gradients: each search keeps up to " + std::to_string(kept_bytes >> 20) +
+               " MB of activations instead of recomputing its steps (--gradient-memory)");
+    }
   }
 
   SearchSummary summary;
