@@ -169,22 +169,23 @@ torch::Tensor LearnedSimulator::Step(const torch::Tensor& fluid_window, const to
 }
 
 int64_t LearnedSimulator::StepActivationBytes(const StepGraphSize& size) const {
-  // Floats kept per row. An MLP keeps each hidden layer's ReLU output and its LayerNorm's input,
+  // Values kept per row. An MLP keeps each hidden layer's ReLU output and its LayerNorm's input,
   // mean and 1 / std (its layers' inputs serve the constant weights' gradients only); the edge
   // block kernel (one hidden layer) its normalized output rows, their 1 / std and one activity
-  // bit per hidden unit; the density projection each iteration's pairs (two int64 indices,
-  // about as many pairs as edges, scaled by the area of its kernel).
+  // bit per hidden unit. Besides: the edge features, each edge's message weight, and int64
+  // indices: senders and receivers, and the density projection's pairs (two per pair, each
+  // iteration; about as many pairs as edges, scaled by the area of its kernel).
   const double latent = config_.latent_size, hidden = config_.mlp_hidden_size;
   const double hidden_layers = config_.mlp_hidden_layers, blocks = config_.message_passing_steps;
   const double mlp = hidden * hidden_layers + latent + 2.0;
   const double edge_block = config_.mlp_hidden_layers == 1 ? latent + 1.0 + hidden / 32.0 : mlp;
-  const double density_ratio = config_.density_kernel_spacings / config_.connectivity_radius_spacings;
-  const double per_edge = kEdgeInputSize + mlp + blocks * edge_block +
-                          5.0 /* senders and receivers (int64), message weight */ +
-                          4.0 * config_.density_projection_iterations * density_ratio * density_ratio;
+  const double per_edge = kEdgeInputSize + 1.0 + mlp + blocks * edge_block;
   const double per_node = mlp * (1.0 + blocks) + hidden * hidden_layers /* decoder */;
-  return static_cast<int64_t>(4.0 * (per_edge * static_cast<double>(size.edges) +
-                                     per_node * static_cast<double>(size.nodes)));
+  const double density_ratio = config_.density_kernel_spacings / config_.connectivity_radius_spacings;
+  const double indices_per_edge = 2.0 + 2.0 * config_.density_projection_iterations * density_ratio * density_ratio;
+  const double value_bytes = static_cast<double>(network_->parameters().front().element_size());
+  const double edges = static_cast<double>(size.edges), nodes = static_cast<double>(size.nodes);
+  return static_cast<int64_t>(value_bytes * (per_edge * edges + per_node * nodes) + 8.0 * indices_per_edge * edges);
 }
 
 void ConfigureTorchThreads(int threads) {
