@@ -115,7 +115,8 @@ void AddDesignCommand(CLI::App& root, Action& action) {
   cmd->add_option("--threads", args->threads, "Threads (0 = all cores)")->check(CLI::NonNegativeNumber);
   cmd->add_option("--gradient-memory", args->gradient_memory_mb,
                   "MB the gradient searches running at once may keep of the learned simulator's activations, so "
-                  "that their backward passes recompute fewer steps (0 = recompute all; the results are the same)")
+                  "that their backward passes recompute fewer steps (0 = recompute all; the results are the same; "
+                  "default: 2048 or an eighth of the memory, whichever is less)")
       ->capture_default_str()
       ->check(CLI::Range(int64_t{0}, int64_t{1} << 30));
   cmd->add_option("--iterations", args->iterations, "Iterations per search (default: the task's)")->check(CLI::PositiveNumber);

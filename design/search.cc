@@ -10,6 +10,8 @@
 #include <sstream>
 #include <thread>
 
+#include <unistd.h>
+
 #include <tbb/parallel_for.h>
 #include <tbb/task_arena.h>
 
@@ -152,6 +154,12 @@ std::vector<double> SearchStartingPoint(const DesignProblem& problem, OptimizerK
     }
   }
   return best;
+}
+
+int64_t DefaultKeptActivationMb() {
+  const long pages = sysconf(_SC_PHYS_PAGES), page_bytes = sysconf(_SC_PAGE_SIZE);
+  if (pages <= 0 || page_bytes <= 0) return 2048;
+  return std::min<int64_t>(2048, static_cast<int64_t>(pages) * page_bytes / 8 >> 20);
 }
 
 nlohmann::json SearchOptionsToJson(const SearchOptions& o) {

@@ -23,6 +23,10 @@
 
 namespace flowdesign::design {
 
+// The default of SearchOptions::kept_activation_mb: 2048, or an eighth of the machine's memory
+// where that is less.
+int64_t DefaultKeptActivationMb();
+
 struct SearchOptions {
   OptimizerOptions optimizer;       // its seed is replaced by each search's own seed
   int starts = 1;                   // independent searches, >= 1
@@ -31,7 +35,7 @@ struct SearchOptions {
   // that their backward passes recompute fewer steps (GradientOptions; used by searches without
   // a spare core for a pipelined backward pass). An execution setting: the results do not
   // change, so not in settings.json.
-  int64_t kept_activation_mb = 2048;
+  int64_t kept_activation_mb = DefaultKeptActivationMb();
   std::uint64_t seed = 0;           // search k uses a seed derived from (seed, k)
   double start_spread = 0.3;        // searches k > 0 start at the task's design perturbed by up to
                                     // this fraction of each parameter's range
