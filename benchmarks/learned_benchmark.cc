@@ -92,7 +92,8 @@ double ProductRate(int64_t rows, int64_t inner, int64_t cols, int reps) {
   return 2.0 * rows * inner * cols / seconds / 1e9;
 }
 
-// What `flowdesign design` lets a gradient search keep of activations by default (--gradient-memory).
+// What each of two gradient searches on two cores may keep of activations in `flowdesign design`
+// (--gradient-memory's default of 2048 MB, shared).
 constexpr int64_t kKeptActivationBytes = int64_t{1024} << 20;
 
 // The gradient of the summed final positions of a `steps`-step rollout with respect to the
@@ -478,7 +479,8 @@ int main(int argc, char** argv) {
     const double dense_rate = DenseKernelRate(edges, config.mlp_hidden_size, config.mlp_hidden_size, 5);
     std::printf("%9d %7lld %9lld %12.2f %12.2f %10.2f %9.2f %6.2f %10.3f %12.1f %8.1f %7.1f %15.2f %16.2f %18.2f %12.1f / %5.1f\n",
                 particles, static_cast<long long>(nodes), static_cast<long long>(edges), 1e3 * forward, 1e3 * both,
-                both / forward, 1e3 * both_kept, both_kept / forward, flops / 1e9, flops / forward / 1e9, square_rate, 100.0 * flops / forward / 1e9 / square_rate,
+                both / forward, 1e3 * both_kept, both_kept / forward, flops / 1e9, flops / forward / 1e9, square_rate,
+                100.0 * flops / forward / 1e9 / square_rate,
                 1e3 * forward_three_kernels, 1e3 * forward_libtorch_layers, 1e3 * both_three_kernels, layer_rate,
                 dense_rate);
     forward_seconds[particles] = forward;
