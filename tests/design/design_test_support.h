@@ -8,6 +8,7 @@
 
 #include "simulator/learned/learned_simulator.h"
 #include "tasks/task.h"
+#include "tests/simulator/learned_test_support.h"
 
 namespace flowdesign::design::testing {
 
@@ -63,10 +64,7 @@ inline std::unique_ptr<simulator::learned::LearnedSimulator> BallisticSimulator(
   n.acceleration_mean = {0.0, -9.81 * 0.005 * 0.005};
   n.acceleration_std = {0.0005, 0.0005};
   auto simulator = std::make_unique<simulator::learned::LearnedSimulator>(config, n);
-  torch::NoGradGuard no_grad;
-  for (const auto& item : simulator->Network()->named_parameters()) {
-    if (item.key().rfind("decoder.", 0) == 0) item.value().zero_();
-  }
+  simulator::learned::testing::ZeroDecoder(*simulator);
   return simulator;
 }
 

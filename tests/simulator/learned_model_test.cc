@@ -202,11 +202,7 @@ TEST_CASE("training lowers the loss, and a resumed run continues exactly where i
 
     // With a zero decoder the one-step error is the mean squared normalized ground-truth
     // acceleration, computed here straight from the trajectories (every frame, stride 1).
-    {
-      torch::NoGradGuard no_grad;
-      for (const auto& item : simulator->Network()->named_parameters())
-        if (item.key().rfind("decoder.", 0) == 0) item.value().zero_();
-    }
+    testing::ZeroDecoder(*simulator);
     training::EvaluationOptions every_frame;
     every_frame.one_step_stride = 1;
     const training::EvaluationReport zero = training::EvaluateModel(*simulator, test, every_frame);
@@ -308,12 +304,7 @@ TEST_CASE("a restart target is the ground truth's next frame from the window's o
   scene.wall_capsule_count = 0;
   scene.fluid_positions.clear();
   scene.fluid_velocities.clear();
-  for (int j = 0; j < 4; ++j) {
-    for (int i = 0; i < 30; ++i) {
-      scene.fluid_positions.push_back({0.005 + 0.01 * i, 0.005 + 0.01 * j});
-      scene.fluid_velocities.push_back({0.0, 0.0});
-    }
-  }
+  testing::AddFluidBlock(scene, {0.005, 0.005}, 30, 4, {0.0, 0.0});
   const training::TrajectoryTensors t =
       training::ToTensors(SimulateMpm(scene, {}, {}, nullptr, /*record_state=*/true), c);
   REQUIRE(t.mpm_state.defined());

@@ -97,22 +97,12 @@ TEST_CASE("a rollout keeps the activations of its first steps within its budget,
   config.density_projection_iterations = 1;
   torch::manual_seed(11);
   LearnedSimulator simulator(config, testing::TypicalNormalization());
-  {
-    torch::NoGradGuard no_grad;
-    for (const auto& item : simulator.Network()->named_parameters()) {
-      if (item.key().rfind("decoder.", 0) == 0) item.value().zero_();
-    }
-  }
+  testing::ZeroDecoder(simulator);
   Scene scene = testing::SmallScene(/*frames=*/6);
   scene.domain = {{0.0, 0.0}, {0.5, 0.5}};
   scene.fluid_positions.clear();
   scene.fluid_velocities.clear();
-  for (int j = 0; j < 30; ++j) {
-    for (int i = 0; i < 30; ++i) {
-      scene.fluid_positions.push_back({0.1 + 0.01 * i, 0.1 + 0.01 * j});
-      scene.fluid_velocities.push_back({0.0, 0.0});
-    }
-  }
+  testing::AddFluidBlock(scene, {0.1, 0.1}, 30, 30, {0.0, 0.0});
   scene.solids = {{{0.05, 0.09}, {0.45, 0.09}, 0.0}};
   const RolloutSetup setup = MakeRolloutSetup(scene, config.history);
   const torch::Tensor capsules = CapsuleTensor(scene.solids);

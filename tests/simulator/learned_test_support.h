@@ -33,6 +33,26 @@ inline Normalization TypicalNormalization() {
   return n;
 }
 
+// Zeroes the network's decoder: it then predicts the normalized acceleration 0 everywhere (the
+// mean acceleration), so particles move ballistically and scenes keep their graphs.
+inline void ZeroDecoder(LearnedSimulator& simulator) {
+  torch::NoGradGuard no_grad;
+  for (const auto& item : simulator.Network()->named_parameters()) {
+    if (item.key().rfind("decoder.", 0) == 0) item.value().zero_();
+  }
+}
+
+// Adds a block of columns x rows fluid particles, 1 cm apart, the first at `corner`, all at
+// `velocity`.
+inline void AddFluidBlock(Scene& scene, Vec2 corner, int columns, int rows, Vec2 velocity) {
+  for (int j = 0; j < rows; ++j) {
+    for (int i = 0; i < columns; ++i) {
+      scene.fluid_positions.push_back({corner.x + 0.01 * i, corner.y + 0.01 * j});
+      scene.fluid_velocities.push_back(velocity);
+    }
+  }
+}
+
 // 36 fluid particles falling onto a tilted segment in a small box.
 inline Scene SmallScene(int frames) {
   Scene scene;
@@ -41,12 +61,7 @@ inline Scene SmallScene(int frames) {
   scene.particle_spacing_m = 0.01;
   scene.frame_dt_s = 0.005;
   scene.frames = frames;
-  for (int j = 0; j < 6; ++j) {
-    for (int i = 0; i < 6; ++i) {
-      scene.fluid_positions.push_back({0.12 + 0.01 * i, 0.12 + 0.01 * j});
-      scene.fluid_velocities.push_back({0.0, -0.5});
-    }
-  }
+  AddFluidBlock(scene, {0.12, 0.12}, 6, 6, {0.0, -0.5});
   scene.solids.push_back({{0.08, 0.10}, {0.22, 0.07}, 0.0075});
   return scene;
 }

@@ -134,12 +134,7 @@ TEST_CASE("a learned step keeps fast particles out of a thin tool", "[learned][s
   Normalization normalization = testing::TypicalNormalization();
   normalization.acceleration_mean = {0.0, 0.0};
   LearnedSimulator simulator(config, normalization);
-  {
-    torch::NoGradGuard no_grad;
-    for (auto& item : simulator.Network()->named_parameters()) {
-      if (item.key().rfind("decoder.", 0) == 0) item.value().zero_();
-    }
-  }
+  testing::ZeroDecoder(simulator);
   const torch::Tensor plate = Plate();
   torch::Tensor window = torch::zeros({config.history + 1, 3, 2});
   for (int row = 0; row <= config.history; ++row) {
